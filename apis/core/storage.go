@@ -171,3 +171,14 @@ type PersistentVolumeClaimTemplate struct {
 	apis.ObjectMeta `json:"metadata,omitzero"`
 	Spec            PersistentVolumeClaimSpec `json:"spec"`
 }
+
+// TopologySelectorTerm selects topology domains by label values.
+type TopologySelectorTerm struct {
+	MatchLabelExpressions []TopologySelectorLabelRequirement `json:"matchLabelExpressions,omitempty"`
+}
+
+// TopologySelectorLabelRequirement requires a label to have one of the values.
+type TopologySelectorLabelRequirement struct {
+	Key    string   `json:"key"`
+	Values []string `json:"values"`
+}
