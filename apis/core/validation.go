@@ -107,9 +107,7 @@ func ValidatePodUpdate(p, old *Pod) field.ErrorList {
 	mutated.ActiveDeadlineSeconds = old.Spec.ActiveDeadlineSeconds
 	mutated.Tolerations = old.Spec.Tolerations
 	mutated.SchedulingGates = old.Spec.SchedulingGates
-	if old.Spec.NodeName == "" {
-		mutated.NodeName = ""
-	}
+	mutated.NodeName = old.Spec.NodeName // checked above
 	if !reflect.DeepEqual(mutated, old.Spec) {
 		errs = append(errs, field.Forbidden(specPath, "pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.schedulingGates` and an unset `spec.nodeName`"))
 	}
