@@ -76,7 +76,12 @@ func admit(k *apis.KindInfo, obj apis.Object) field.ErrorList {
 
 func readManifest(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "manifests", name))
+	return readFile(t, filepath.Join("..", "testdata", "manifests", name))
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return b
 }
