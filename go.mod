@@ -4,4 +4,9 @@ go 1.26.8
 
 require github.com/stretchr/testify v1.12.1
 
+require (
+	github.com/google/btree v1.1.3
+	go.uber.org/goleak v1.3.0
+)
+
 require go.yaml.in/yaml/v3 v3.0.5 // indirect
