@@ -8,5 +8,6 @@ require (
 	github.com/google/btree v1.1.3
 	go.uber.org/goleak v1.3.0
 )
-
 require go.yaml.in/yaml/v3 v3.0.5 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
