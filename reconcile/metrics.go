@@ -22,14 +22,14 @@ type Metrics struct {
 	unfinished    *prometheus.Desc
 	longest       *prometheus.Desc
 
-	reconcileTotal    *prometheus.CounterVec
-	reconcileErrors   *prometheus.CounterVec
-	terminalErrors    *prometheus.CounterVec
-	reconcilePanics   *prometheus.CounterVec
-	reconcileTime     *prometheus.HistogramVec
-	maxConcurrent     *prometheus.GaugeVec
-	activeWorkers     *prometheus.GaugeVec
-	leaderStatus      *prometheus.GaugeVec
+	reconcileTotal  *prometheus.CounterVec
+	reconcileErrors *prometheus.CounterVec
+	terminalErrors  *prometheus.CounterVec
+	reconcilePanics *prometheus.CounterVec
+	reconcileTime   *prometheus.HistogramVec
+	maxConcurrent   *prometheus.GaugeVec
+	activeWorkers   *prometheus.GaugeVec
+	leaderStatus    *prometheus.GaugeVec
 
 	mu     sync.Mutex
 	queues map[*queueMetrics]struct{} // live queues, for the in-flight gauges computed at scrape time
