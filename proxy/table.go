@@ -128,7 +128,9 @@ func (t *Table) Apply(c ServiceChange) int64 {
 			return 0
 		}
 		t.rev++
-		t.services[f] = Entry{Service: c.Service, Rev: t.rev}
+		s := c.Service
+		s.Backends = slices.Clone(s.Backends) // callers may reuse their slice
+		t.services[f] = Entry{Service: s, Rev: t.rev}
 		return t.rev
 	}
 	t.rev++

@@ -136,9 +136,8 @@ type Affinity struct {
 	Timeout time.Duration
 }
 
-// Service is one frontend and the backends it balances over. Values are
-// immutable once handed to a Table or a Datapath: never change a Backends slice
-// after passing it.
+// Service is one frontend and the backends it balances over. A Table keeps its
+// own copy of Backends, so a caller may reuse its slice after Apply returns.
 type Service struct {
 	Frontend Frontend
 	Backends []Backend
