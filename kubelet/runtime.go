@@ -41,7 +41,8 @@ type Sandboxes interface {
 	// StopPodSandbox stops every container of the sandbox (killing them at once)
 	// and tears down its network. Stopping a stopped sandbox is not an error.
 	StopPodSandbox(ctx context.Context, id string) error
-	// RemovePodSandbox removes a stopped sandbox and its containers.
+	// RemovePodSandbox removes a stopped sandbox and its containers; removing a
+	// missing sandbox is not an error.
 	RemovePodSandbox(ctx context.Context, id string) error
 	PodSandboxStatus(ctx context.Context, id string) (SandboxStatus, error)
 	// ListPodSandboxes lists the sandboxes, filtered by f (its zero value lists all).
@@ -58,7 +59,8 @@ type Containers interface {
 	// then SIGKILL. It returns once the container has exited. Stopping an exited
 	// container is not an error.
 	StopContainer(ctx context.Context, id string, grace time.Duration) error
-	// RemoveContainer removes a container, killing it first if it still runs.
+	// RemoveContainer removes a container, killing it first if it still runs;
+	// removing a missing container is not an error.
 	RemoveContainer(ctx context.Context, id string) error
 	ContainerStatus(ctx context.Context, id string) (ContainerStatus, error)
 	// ListContainers lists the containers, filtered by f (its zero value lists

@@ -1,16 +1,14 @@
 package cri
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os/exec"
-	"path"
 	"strings"
+
+	"github.com/gantry-sdk/gantry/kubelet"
 )
 
 // ContainerdImporter imports image archives into containerd with its own
@@ -25,10 +23,6 @@ type ContainerdImporter struct {
 	// Ctr is the ctr binary; empty means "ctr" on PATH.
 	Ctr string
 }
-
-// ErrBadArchive: an image archive is neither an OCI image layout nor a docker
-// save tar, or names no image.
-var ErrBadArchive = errors.New("cri: bad image archive")
 
 // Import implements Importer. It reads the image names from the archive as it
 // streams it into ctr.
@@ -46,7 +40,7 @@ func (c ContainerdImporter) Import(ctx context.Context, archive io.Reader) ([]st
 	pr, pw := io.Pipe()
 	namesCh := make(chan namesResult, 1)
 	go func() {
-		names, err := archiveNames(pr)
+		names, err := kubelet.ImageArchiveNames(pr)
 		// Drain so that ctr never blocks on the tee.
 		_, _ = io.Copy(io.Discard, pr)
 		namesCh <- namesResult{names, err}
@@ -77,58 +71,4 @@ func (c ContainerdImporter) Import(ctx context.Context, archive io.Reader) ([]st
 type namesResult struct {
 	names []string
 	err   error
-}
-
-// archiveNames finds the image names of an OCI image layout (index.json
-// annotations) or docker save (manifest.json RepoTags) tar.
-func archiveNames(r io.Reader) ([]string, error) {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil, fmt.Errorf("%w: no index.json or manifest.json", ErrBadArchive)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadArchive, err)
-		}
-		switch path.Clean(h.Name) {
-		case "index.json":
-			var idx struct {
-				Manifests []struct {
-					Annotations map[string]string `json:"annotations"`
-				} `json:"manifests"`
-			}
-			if err := json.NewDecoder(io.LimitReader(tr, 16<<20)).Decode(&idx); err != nil {
-				return nil, fmt.Errorf("%w: index.json: %v", ErrBadArchive, err)
-			}
-			var names []string
-			for i, m := range idx.Manifests {
-				n := m.Annotations["io.containerd.image.name"]
-				if n == "" {
-					n = m.Annotations["org.opencontainers.image.ref.name"]
-				}
-				if n == "" {
-					return nil, fmt.Errorf("%w: index.json: manifests[%d] has no image name annotation", ErrBadArchive, i)
-				}
-				names = append(names, n)
-			}
-			if len(names) == 0 {
-				return nil, fmt.Errorf("%w: index.json lists no manifest", ErrBadArchive)
-			}
-			return names, nil
-		case "manifest.json":
-			var ms []struct{ RepoTags []string }
-			if err := json.NewDecoder(io.LimitReader(tr, 16<<20)).Decode(&ms); err != nil {
-				return nil, fmt.Errorf("%w: manifest.json: %v", ErrBadArchive, err)
-			}
-			var names []string
-			for _, m := range ms {
-				names = append(names, m.RepoTags...)
-			}
-			if len(names) == 0 {
-				return nil, fmt.Errorf("%w: manifest.json names no tag", ErrBadArchive)
-			}
-			return names, nil
-		}
-	}
 }

@@ -209,8 +209,8 @@ func (r *Runtime) StopPodSandbox(ctx context.Context, id string) error {
 // RemovePodSandbox implements kubelet.Sandboxes.
 func (r *Runtime) RemovePodSandbox(ctx context.Context, id string) error {
 	_, err := r.rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: id})
-	if err != nil {
-		return wrap("remove pod sandbox", id, err)
+	if err = wrap("remove pod sandbox", id, err); err != nil && !errors.Is(err, kubelet.ErrNotFound) {
+		return err
 	}
 	r.mu.Lock()
 	delete(r.sandboxes, id)
@@ -376,7 +376,10 @@ func (r *Runtime) StopContainer(ctx context.Context, id string, grace time.Durat
 // RemoveContainer implements kubelet.Containers.
 func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 	_, err := r.rt.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id})
-	return wrap("remove container", id, err)
+	if err = wrap("remove container", id, err); errors.Is(err, kubelet.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // ContainerStatus implements kubelet.Containers.

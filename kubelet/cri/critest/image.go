@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"sort"
 	"strings"
 	"time"
 )
@@ -83,15 +84,7 @@ func BusyboxLayer(busybox string) (Layer, error) {
 	if err := tw.Close(); err != nil {
 		return Layer{}, err
 	}
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-	if _, err := zw.Write(raw.Bytes()); err != nil {
-		return Layer{}, err
-	}
-	if err := zw.Close(); err != nil {
-		return Layer{}, err
-	}
-	return Layer{Gzip: gz.Bytes(), DiffID: digest(raw.Bytes())}, nil
+	return gzipLayer(raw.Bytes())
 }
 
 func digest(b []byte) string {
@@ -196,4 +189,39 @@ func WriteOCIArchive(w io.Writer, layer Layer, images ...Image) error {
 		return err
 	}
 	return tw.Close()
+}
+
+// FileLayer builds a layer holding the given regular files (path -> content).
+func FileLayer(files map[string][]byte) (Layer, error) {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var raw bytes.Buffer
+	tw := tar.NewWriter(&raw)
+	for _, n := range names {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: n, Mode: 0o644, Size: int64(len(files[n])), ModTime: time.Unix(0, 0)}); err != nil {
+			return Layer{}, err
+		}
+		if _, err := tw.Write(files[n]); err != nil {
+			return Layer{}, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return Layer{}, err
+	}
+	return gzipLayer(raw.Bytes())
+}
+
+func gzipLayer(raw []byte) (Layer, error) {
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+	if _, err := zw.Write(raw); err != nil {
+		return Layer{}, err
+	}
+	if err := zw.Close(); err != nil {
+		return Layer{}, err
+	}
+	return Layer{Gzip: gz.Bytes(), DiffID: digest(raw)}, nil
 }
