@@ -104,7 +104,9 @@ func TestValidateDeployment(t *testing.T) {
 		{"strategy type", func(d *Deployment) { d.Spec.Strategy.Type = "BlueGreen" }, "spec.strategy.type", field.TypeNotSupported},
 		{"recreate with rollingUpdate", func(d *Deployment) { d.Spec.Strategy.Type = RecreateDeploymentStrategyType }, "spec.strategy.rollingUpdate", field.TypeForbidden},
 		{"maxSurge percent syntax", func(d *Deployment) { d.Spec.Strategy.RollingUpdate.MaxSurge = ptr(apis.IntOrStringFromString("lots")) }, "spec.strategy.rollingUpdate.maxSurge", field.TypeInvalid},
-		{"maxUnavailable over 100%", func(d *Deployment) { d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromString("101%")) }, "spec.strategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
+		{"maxUnavailable over 100%", func(d *Deployment) {
+			d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromString("101%"))
+		}, "spec.strategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
 		{"maxSurge over 100% ok", func(d *Deployment) { d.Spec.Strategy.RollingUpdate.MaxSurge = ptr(apis.IntOrStringFromString("200%")) }, "", ""},
 		{"maxUnavailable negative", func(d *Deployment) { d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromInt(-1)) }, "spec.strategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
 		{"both zero", func(d *Deployment) {
@@ -246,8 +248,12 @@ func TestValidateStatefulSet(t *testing.T) {
 		{"podManagementPolicy", func(ss *StatefulSet) { ss.Spec.PodManagementPolicy = "Random" }, "spec.podManagementPolicy", field.TypeNotSupported},
 		{"updateStrategy type", func(ss *StatefulSet) { ss.Spec.UpdateStrategy.Type = "Rolling" }, "spec.updateStrategy.type", field.TypeNotSupported},
 		{"partition", func(ss *StatefulSet) { ss.Spec.UpdateStrategy.RollingUpdate.Partition = ptr(int32(-1)) }, "spec.updateStrategy.rollingUpdate.partition", field.TypeInvalid},
-		{"maxUnavailable zero", func(ss *StatefulSet) { ss.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromInt(0)) }, "spec.updateStrategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
-		{"maxUnavailable percent ok", func(ss *StatefulSet) { ss.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromString("50%")) }, "", ""},
+		{"maxUnavailable zero", func(ss *StatefulSet) {
+			ss.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromInt(0))
+		}, "spec.updateStrategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
+		{"maxUnavailable percent ok", func(ss *StatefulSet) {
+			ss.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromString("50%"))
+		}, "", ""},
 		{"OnDelete with rollingUpdate", func(ss *StatefulSet) { ss.Spec.UpdateStrategy.Type = OnDeleteStatefulSetStrategyType }, "spec.updateStrategy.rollingUpdate", field.TypeInvalid},
 		{"claim template name", func(ss *StatefulSet) { ss.Spec.VolumeClaimTemplates[0].Name = "" }, "spec.volumeClaimTemplates[0].metadata.name", field.TypeRequired},
 		{"claim template storage", func(ss *StatefulSet) { ss.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests = nil }, "spec.volumeClaimTemplates[0].spec.resources.requests[storage]", field.TypeRequired},
@@ -300,8 +306,12 @@ func TestDaemonSet(t *testing.T) {
 	}{
 		{"selector", func(ds *DaemonSet) { ds.Spec.Selector = nil }, "spec.selector", field.TypeRequired},
 		{"labels", func(ds *DaemonSet) { ds.Spec.Template.Labels["app"] = "x" }, "spec.template.metadata.labels", field.TypeInvalid},
-		{"both zero", func(ds *DaemonSet) { ds.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromInt(0)) }, "spec.updateStrategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
-		{"both set", func(ds *DaemonSet) { ds.Spec.UpdateStrategy.RollingUpdate.MaxSurge = ptr(apis.IntOrStringFromString("10%")) }, "spec.updateStrategy.rollingUpdate.maxSurge", field.TypeInvalid},
+		{"both zero", func(ds *DaemonSet) {
+			ds.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromInt(0))
+		}, "spec.updateStrategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
+		{"both set", func(ds *DaemonSet) {
+			ds.Spec.UpdateStrategy.RollingUpdate.MaxSurge = ptr(apis.IntOrStringFromString("10%"))
+		}, "spec.updateStrategy.rollingUpdate.maxSurge", field.TypeInvalid},
 		{"type", func(ds *DaemonSet) { ds.Spec.UpdateStrategy.Type = "Canary" }, "spec.updateStrategy.type", field.TypeNotSupported},
 		{"restartPolicy", func(ds *DaemonSet) { ds.Spec.Template.Spec.RestartPolicy = core.RestartPolicyOnFailure }, "spec.template.spec.restartPolicy", field.TypeNotSupported},
 	}

@@ -234,7 +234,9 @@ func TestValidatePodUpdate(t *testing.T) {
 	}{
 		{"image may change", func(p *Pod) { p.Spec.Containers[0].Image = "nginx:1.28" }, ""},
 		{"init image may change", func(p *Pod) { p.Spec.InitContainers[0].Image = "busybox:2" }, ""},
-		{"toleration may be added", func(p *Pod) { p.Spec.Tolerations = append(p.Spec.Tolerations, Toleration{Key: "k", Operator: TolerationOpExists}) }, ""},
+		{"toleration may be added", func(p *Pod) {
+			p.Spec.Tolerations = append(p.Spec.Tolerations, Toleration{Key: "k", Operator: TolerationOpExists})
+		}, ""},
 		{"nodeName set once", func(p *Pod) { p.Spec.NodeName = "node-1" }, ""},
 		{"activeDeadline set", func(p *Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(60)) }, ""},
 		{"labels may change", func(p *Pod) { p.Labels["v"] = "2" }, ""},
@@ -297,7 +299,10 @@ func TestValidateService(t *testing.T) {
 		{"ports required", func(s *Service) { s.Spec.Ports = nil }, "spec.ports", field.TypeRequired},
 		{"headless without ports", func(s *Service) { s.Spec.Ports = nil; s.Spec.ClusterIP = ClusterIPNone }, "", ""},
 		{"port 0", func(s *Service) { s.Spec.Ports[0].Port = 0 }, "spec.ports[0].port", field.TypeInvalid},
-		{"port 65536", func(s *Service) { s.Spec.Ports[1].Port = 65536; s.Spec.Ports[1].TargetPort = apis.IntOrStringFromInt(443) }, "spec.ports[1].port", field.TypeInvalid},
+		{"port 65536", func(s *Service) {
+			s.Spec.Ports[1].Port = 65536
+			s.Spec.Ports[1].TargetPort = apis.IntOrStringFromInt(443)
+		}, "spec.ports[1].port", field.TypeInvalid},
 		{"port name required when many", func(s *Service) { s.Spec.Ports[1].Name = "" }, "spec.ports[1].name", field.TypeRequired},
 		{"port name unique", func(s *Service) { s.Spec.Ports[1].Name = "http" }, "spec.ports[1].name", field.TypeDuplicate},
 		{"protocol", func(s *Service) { s.Spec.Ports[0].Protocol = "HTTP" }, "spec.ports[0].protocol", field.TypeNotSupported},
