@@ -357,3 +357,12 @@ func TestRegistration(t *testing.T) {
 	assert.Equal(t, "spec.selector", errs[0].Field)
 	require.Error(t, AddToScheme(s), "registering twice fails")
 }
+
+func TestStatefulSetMountsClaimTemplates(t *testing.T) {
+	ss := validStatefulSet()
+	ss.Spec.Template.Spec.Containers[0].VolumeMounts = []core.VolumeMount{{Name: "data", MountPath: "/data"}}
+	assert.Empty(t, ValidateStatefulSet(ss), "containers may mount claim templates")
+	assert.Empty(t, ss.Spec.Template.Spec.Volumes, "validation does not change the template")
+	ss.Spec.Template.Spec.Containers[0].VolumeMounts[0].Name = "logs"
+	expectOnly(t, ValidateStatefulSet(ss), "spec.template.spec.containers[0].volumeMounts[0].name", field.TypeNotFound)
+}
