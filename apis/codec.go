@@ -317,7 +317,7 @@ func locate(data []byte, t reflect.Type, path string, depth int) (string, error)
 			return path, leafErr
 		}
 		fields := jsonFields(t)
-		for _, key := range sortedKeys(obj) {
+		for _, key := range sortedRawKeys(obj) {
 			ft, ok := fields[key]
 			if !ok {
 				continue
@@ -341,7 +341,7 @@ func locate(data []byte, t reflect.Type, path string, depth int) (string, error)
 		if json.Unmarshal(data, &obj) != nil {
 			return path, leafErr
 		}
-		for _, key := range sortedKeys(obj) {
+		for _, key := range sortedRawKeys(obj) {
 			if p, e, failed := try(obj[key], t.Elem(), path+"["+key+"]"); failed {
 				return p, e
 			}
@@ -357,7 +357,7 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-func sortedKeys(m map[string]json.RawMessage) []string {
+func sortedRawKeys(m map[string]json.RawMessage) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

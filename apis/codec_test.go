@@ -12,60 +12,60 @@ import (
 )
 
 // Website is a user-defined kind, as a program registers it: a plain struct.
-type Website struct {
+type codecSite struct {
 	TypeMeta   `json:",inline"`
 	ObjectMeta `json:"metadata"`
-	Spec       WebsiteSpec   `json:"spec"`
-	Status     WebsiteStatus `json:"status,omitzero"`
+	Spec       codecSiteSpec   `json:"spec"`
+	Status     codecSiteStatus `json:"status,omitzero"`
 }
 
-type WebsiteSpec struct {
+type codecSiteSpec struct {
 	Replicas *int32            `json:"replicas,omitempty"`
-	Servers  []Server          `json:"servers,omitempty"`
+	Servers  []codecServer     `json:"servers,omitempty"`
 	Selector *LabelSelector    `json:"selector,omitempty"`
 	Env      map[string]string `json:"env,omitempty"`
 	Timeout  Duration          `json:"timeout,omitzero"`
 	Config   *RawJSON          `json:"config,omitempty"`
 }
 
-type Server struct {
-	Name  string `json:"name"`
-	Image string `json:"image"`
-	Ports []Port `json:"ports,omitempty"`
+type codecServer struct {
+	Name  string      `json:"name"`
+	Image string      `json:"image"`
+	Ports []codecPort `json:"ports,omitempty"`
 }
 
-type Port struct {
+type codecPort struct {
 	Name string `json:"name,omitempty"`
 	Port int32  `json:"port"`
 }
 
-type WebsiteStatus struct {
+type codecSiteStatus struct {
 	ReadyReplicas int32       `json:"readyReplicas,omitempty"`
 	Conditions    []Condition `json:"conditions,omitempty"`
 }
 
 // Gadget is cluster-scoped and registered under two versions.
-type Gadget struct {
+type codecGadget struct {
 	TypeMeta   `json:",inline"`
 	ObjectMeta `json:"metadata"`
 	Size       int `json:"size,omitempty"`
 }
 
-type GadgetV2 struct {
+type codecGadgetV2 struct {
 	TypeMeta   `json:",inline"`
 	ObjectMeta `json:"metadata"`
 	Size       int `json:"size,omitempty"`
 }
 
-func testScheme(t testing.TB) *Scheme {
+func codecTestScheme(t testing.TB) *Scheme {
 	s := NewScheme()
-	require.NoError(t, Register[Website](s, Kind[*Website]{GroupVersionKind: GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Website"}}))
-	require.NoError(t, Register[Gadget](s, Kind[*Gadget]{GroupVersionKind: GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Gadget"}, Scope: ClusterScoped}))
-	require.NoError(t, Register[GadgetV2](s, Kind[*GadgetV2]{GroupVersionKind: GroupVersionKind{Group: "example.com", Version: "v2", Kind: "Gadget"}, Scope: ClusterScoped}))
+	require.NoError(t, Register[codecSite](s, Kind[*codecSite]{GroupVersionKind: GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Website"}}))
+	require.NoError(t, Register[codecGadget](s, Kind[*codecGadget]{GroupVersionKind: GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Gadget"}, Scope: ClusterScoped}))
+	require.NoError(t, Register[codecGadgetV2](s, Kind[*codecGadgetV2]{GroupVersionKind: GroupVersionKind{Group: "example.com", Version: "v2", Kind: "Gadget"}, Scope: ClusterScoped}))
 	return s
 }
 
-const websiteYAML = `# a leading comment
+const codecSiteYAML = `# a leading comment
 apiVersion: example.com/v1
 kind: Website
 metadata:
@@ -87,11 +87,11 @@ spec:
 `
 
 func TestDecodeYAML(t *testing.T) {
-	c := Codec{Scheme: testScheme(t)}
-	obj, warns, err := c.Decode([]byte(websiteYAML))
+	c := Codec{Scheme: codecTestScheme(t)}
+	obj, warns, err := c.Decode([]byte(codecSiteYAML))
 	require.NoError(t, err)
 	assert.Empty(t, warns)
-	w, ok := obj.(*Website)
+	w, ok := obj.(*codecSite)
 	require.True(t, ok, "%T", obj)
 	assert.Equal(t, "example.com/v1", w.APIVersion)
 	assert.Equal(t, "Website", w.Kind)
@@ -99,13 +99,13 @@ func TestDecodeYAML(t *testing.T) {
 	assert.Equal(t, int32(2), *w.Spec.Replicas)
 	assert.Equal(t, 90*time.Second, w.Spec.Timeout.Duration)
 	assert.JSONEq(t, `{"a":[1,2]}`, string(*w.Spec.Config))
-	assert.Equal(t, []Server{{Name: "web", Image: "nginx:1.27", Ports: []Port{{Name: "http", Port: 80}}}}, w.Spec.Servers)
+	assert.Equal(t, []codecServer{{Name: "web", Image: "nginx:1.27", Ports: []codecPort{{Name: "http", Port: 80}}}}, w.Spec.Servers)
 	assert.True(t, w.CreationTimestamp.IsZero())
 }
 
 func TestRoundTripOmitzero(t *testing.T) {
-	c := Codec{Scheme: testScheme(t)}
-	obj, _, err := c.Decode([]byte(websiteYAML))
+	c := Codec{Scheme: codecTestScheme(t)}
+	obj, _, err := c.Decode([]byte(codecSiteYAML))
 	require.NoError(t, err)
 
 	j, err := c.EncodeJSON(obj)
@@ -128,7 +128,7 @@ func TestRoundTripOmitzero(t *testing.T) {
 	}
 
 	// A set status and timestamp survive the round trip too.
-	w := obj.(*Website)
+	w := obj.(*codecSite)
 	w.CreationTimestamp = NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	w.Status.ReadyReplicas = 2
 	w.Status.Conditions = []Condition{{Type: "Ready", Status: ConditionTrue, LastTransitionTime: w.CreationTimestamp}}
@@ -137,21 +137,21 @@ func TestRoundTripOmitzero(t *testing.T) {
 	assert.Contains(t, string(y), "creationTimestamp: \"2026-01-02T03:04:05Z\"")
 	back, _, err := c.Decode(y)
 	require.NoError(t, err)
-	bw := back.(*Website)
+	bw := back.(*codecSite)
 	assert.True(t, w.CreationTimestamp.Equal(bw.CreationTimestamp.Time))
 	assert.Equal(t, w.Status.ReadyReplicas, bw.Status.ReadyReplicas)
 	assert.True(t, w.Status.Conditions[0].LastTransitionTime.Equal(bw.Status.Conditions[0].LastTransitionTime.Time))
 }
 
 func TestEncodeSetsTypeMeta(t *testing.T) {
-	c := Codec{Scheme: testScheme(t)}
-	g := &Gadget{ObjectMeta: ObjectMeta{Name: "g"}, Size: 3}
+	c := Codec{Scheme: codecTestScheme(t)}
+	g := &codecGadget{ObjectMeta: ObjectMeta{Name: "g"}, Size: 3}
 	j, err := c.EncodeJSON(g)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"g"},"size":3}`, string(j))
 	assert.Empty(t, g.APIVersion, "the input is not modified")
 
-	y, err := c.EncodeYAML(g, &GadgetV2{ObjectMeta: ObjectMeta{Name: "h"}})
+	y, err := c.EncodeYAML(g, &codecGadgetV2{ObjectMeta: ObjectMeta{Name: "h"}})
 	require.NoError(t, err)
 	assert.Equal(t, "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\nsize: 3\n---\napiVersion: example.com/v2\nkind: Gadget\nmetadata:\n  name: h\n", string(y))
 
@@ -169,27 +169,27 @@ func TestEncodeSetsTypeMeta(t *testing.T) {
 	assert.JSONEq(t, `{"apiVersion":"x/v1","kind":"U","metadata":{}}`, string(j))
 	_, err = c.EncodeJSON(nil)
 	assert.ErrorIs(t, err, ErrUnknownKind)
-	_, err = c.EncodeJSON((*Gadget)(nil))
+	_, err = c.EncodeJSON((*codecGadget)(nil))
 	assert.ErrorIs(t, err, ErrUnknownKind)
 }
 
 func TestDecodeAllStream(t *testing.T) {
-	c := Codec{Scheme: testScheme(t)}
-	stream := "---\n" + websiteYAML + "--- # second\n# only a comment\n---\napiVersion: example.com/v2\nkind: Gadget\nmetadata:\n  name: g2\nsize: 7\n...\n---\n\n---\napiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1}\n"
+	c := Codec{Scheme: codecTestScheme(t)}
+	stream := "---\n" + codecSiteYAML + "--- # second\n# only a comment\n---\napiVersion: example.com/v2\nkind: Gadget\nmetadata:\n  name: g2\nsize: 7\n...\n---\n\n---\napiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1}\n"
 	objs, warns, err := c.DecodeAll([]byte(stream))
 	require.NoError(t, err)
 	assert.Empty(t, warns)
 	require.Len(t, objs, 3)
-	assert.IsType(t, &Website{}, objs[0])
-	assert.Equal(t, 7, objs[1].(*GadgetV2).Size)
-	assert.Equal(t, "g1", objs[2].(*Gadget).Name)
+	assert.IsType(t, &codecSite{}, objs[0])
+	assert.Equal(t, 7, objs[1].(*codecGadgetV2).Size)
+	assert.Equal(t, "g1", objs[2].(*codecGadget).Name)
 
 	// A JSON stream works the same.
 	objs, _, err = c.DecodeAll([]byte(`{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"a"}}
 	{"apiVersion":"example.com/v2","kind":"Gadget","metadata":{"name":"b"}}`))
 	require.NoError(t, err)
 	require.Len(t, objs, 2)
-	assert.Equal(t, "b", objs[1].(*GadgetV2).Name)
+	assert.Equal(t, "b", objs[1].(*codecGadgetV2).Name)
 
 	// Decode wants exactly one document.
 	_, _, err = c.Decode([]byte(stream))
@@ -202,7 +202,7 @@ func TestDecodeAllStream(t *testing.T) {
 }
 
 func TestDecodeAllReportsEachBadDocument(t *testing.T) {
-	c := Codec{Scheme: testScheme(t)}
+	c := Codec{Scheme: codecTestScheme(t)}
 	stream := `apiVersion: example.com/v1
 kind: Gadget
 metadata: {name: ok}
@@ -255,7 +255,7 @@ spec:
     imagee: nginx
     Image: typo-in-case
 `
-	c := Codec{Scheme: testScheme(t)}
+	c := Codec{Scheme: codecTestScheme(t)}
 	obj, warns, err := c.Decode([]byte(doc))
 	require.NoError(t, err)
 	require.NotNil(t, obj)
@@ -266,7 +266,7 @@ spec:
 		assert.Contains(t, w.String(), "document[0] (line 1): unknown field")
 	}
 	assert.ElementsMatch(t, []string{"metadata.lables", "spec.servers[1].imagee", "spec.servers[1].Image"}, paths)
-	assert.Equal(t, "", obj.(*Website).Spec.Servers[1].Image, "matching is case-sensitive")
+	assert.Equal(t, "", obj.(*codecSite).Spec.Servers[1].Image, "matching is case-sensitive")
 
 	c.Strict = true
 	obj, _, err = c.Decode([]byte(doc))
@@ -278,13 +278,13 @@ spec:
 }
 
 func TestDuplicateFields(t *testing.T) {
-	c := Codec{Scheme: testScheme(t)}
+	c := Codec{Scheme: codecTestScheme(t)}
 	yamlDoc := "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: a\nsize: 1\nsize: 2\n"
 	jsonDoc := `{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"a"},"size":1,"size":2}`
 	for _, doc := range []string{yamlDoc, jsonDoc} {
 		obj, warns, err := c.Decode([]byte(doc))
 		require.NoError(t, err)
-		assert.Equal(t, 2, obj.(*Gadget).Size, "the last value wins")
+		assert.Equal(t, 2, obj.(*codecGadget).Size, "the last value wins")
 		require.Len(t, warns, 1)
 		assert.Contains(t, warns[0].Message, "size")
 
@@ -297,7 +297,7 @@ func TestDuplicateFields(t *testing.T) {
 }
 
 func TestDecodeErrorsNameTheField(t *testing.T) {
-	c := Codec{Scheme: testScheme(t)}
+	c := Codec{Scheme: codecTestScheme(t)}
 	tests := []struct {
 		name, doc, want string
 		target          error
@@ -332,8 +332,8 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 }
 
 func TestDecodeInto(t *testing.T) {
-	c := Codec{Scheme: testScheme(t)}
-	var g Gadget
+	c := Codec{Scheme: codecTestScheme(t)}
+	var g codecGadget
 	warns, err := c.DecodeInto([]byte("metadata: {name: a}\nsize: 4\nextra: 1\n"), &g)
 	require.NoError(t, err)
 	assert.Equal(t, 4, g.Size)
@@ -341,7 +341,7 @@ func TestDecodeInto(t *testing.T) {
 	require.Len(t, warns, 1)
 	assert.Equal(t, "extra", warns[0].Field)
 
-	var v2 GadgetV2
+	var v2 codecGadgetV2
 	_, err = c.DecodeInto([]byte("apiVersion: example.com/v1\nkind: Gadget\n"), &v2)
 	assert.ErrorIs(t, err, ErrUnknownKind)
 	assert.Contains(t, err.Error(), "the document is example.com/v1, Kind=Gadget, decoding into example.com/v2, Kind=Gadget")
@@ -358,40 +358,40 @@ func TestAbsoluteYAMLLines(t *testing.T) {
 	assert.Equal(t, "no line here", absoluteYAMLLines("no line here", 10))
 }
 
-func fuzzSeeds(f *testing.F) {
-	for _, s := range []string{websiteYAML, "---\n---\n", "a: b\n---\nkind: X\n", "apiVersion: example.com/v1\nkind: Gadget\nsize: 1\nsize: 2\n",
+func codecFuzzSeeds(f *testing.F) {
+	for _, s := range []string{codecSiteYAML, "---\n---\n", "a: b\n---\nkind: X\n", "apiVersion: example.com/v1\nkind: Gadget\nsize: 1\nsize: 2\n",
 		`{"apiVersion":"example.com/v1","kind":"Website","spec":{"servers":[{"ports":[{"port":"x"}]}]}}`, "[1,2]", "{", "&a [*a]", "apiVersion: example.com/v1\nkind: Website\nmetadata: {creationTimestamp: 5}\n"} {
 		f.Add([]byte(s))
 	}
 }
 
 func FuzzDecodeYAML(f *testing.F) {
-	fuzzSeeds(f)
-	s := testScheme(f)
+	codecFuzzSeeds(f)
+	s := codecTestScheme(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, strict := range []bool{false, true} {
 			c := Codec{Scheme: s, Strict: strict}
 			objs, _, err := c.DecodeAll(data)
-			checkDecoded(t, c, objs, err)
+			checkCodecRoundTrip(t, c, objs, err)
 		}
 	})
 }
 
 func FuzzDecodeJSON(f *testing.F) {
-	fuzzSeeds(f)
-	s := testScheme(f)
+	codecFuzzSeeds(f)
+	s := codecTestScheme(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := Codec{Scheme: s}
 		obj, _, err := c.Decode(data)
 		if err == nil {
-			checkDecoded(t, c, []Object{obj}, nil)
+			checkCodecRoundTrip(t, c, []Object{obj}, nil)
 		}
 	})
 }
 
 // checkDecoded checks the invariants of a decode: errors carry a sentinel,
 // and what decoded encodes and decodes back the same.
-func checkDecoded(t *testing.T, c Codec, objs []Object, err error) {
+func checkCodecRoundTrip(t *testing.T, c Codec, objs []Object, err error) {
 	if err != nil && !(errors.Is(err, ErrMalformed) || errors.Is(err, ErrMissingType) || errors.Is(err, ErrUnknownKind) || errors.Is(err, ErrUnknownField)) {
 		t.Fatalf("error without a codec sentinel: %v", err)
 	}
@@ -418,18 +418,18 @@ func checkDecoded(t *testing.T, c Codec, objs []Object, err error) {
 }
 
 func BenchmarkDecodeYAML(b *testing.B) {
-	c := Codec{Scheme: testScheme(b)}
+	c := Codec{Scheme: codecTestScheme(b)}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := c.Decode([]byte(websiteYAML)); err != nil {
+		if _, _, err := c.Decode([]byte(codecSiteYAML)); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkDecodeJSON(b *testing.B) {
-	c := Codec{Scheme: testScheme(b)}
-	obj, _, _ := c.Decode([]byte(websiteYAML))
+	c := Codec{Scheme: codecTestScheme(b)}
+	obj, _, _ := c.Decode([]byte(codecSiteYAML))
 	j, _ := c.EncodeJSON(obj)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -79,7 +79,7 @@ type benchPodStatus struct {
 	Conditions []Condition `json:"conditions,omitempty"`
 }
 
-func ptr[T any](v T) *T { return &v }
+func dcPtr[T any](v T) *T { return &v }
 
 func newBenchPod() *benchPod {
 	now := NewTime(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
@@ -91,17 +91,17 @@ func newBenchPod() *benchPod {
 			Labels:      map[string]string{"app": "web", "pod-template-hash": "7d4b9c", "tier": "frontend"},
 			Annotations: map[string]string{"kubectl.kubernetes.io/restartedAt": "2026-11-21T12:00:00Z"},
 			OwnerReferences: []OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-7d4b9c",
-				UID: "0b0e7f4a-0000-4000-8000-000000000002", Controller: ptr(true), BlockOwnerDeletion: ptr(true)}},
+				UID: "0b0e7f4a-0000-4000-8000-000000000002", Controller: dcPtr(true), BlockOwnerDeletion: dcPtr(true)}},
 			Finalizers: []string{"example.com/cleanup"},
 		},
 		Spec: benchPodSpec{
-			NodeName: "node-1", RestartPolicy: "Always", TerminationGracePeriodSeconds: ptr(int64(30)),
+			NodeName: "node-1", RestartPolicy: "Always", TerminationGracePeriodSeconds: dcPtr(int64(30)),
 			NodeSelector: map[string]string{"kubernetes.io/os": "linux"},
 			Containers: []benchContainer{
 				{Name: "web", Image: "nginx:1.27", Command: []string{"nginx"}, Args: []string{"-g", "daemon off;"},
-					Env:    []benchEnvVar{{Name: "MODE", Value: "prod"}, {Name: "KEY", ValueFrom: &benchEnvSource{ConfigMapName: "cfg", Key: "key", Optional: ptr(false)}}},
+					Env:    []benchEnvVar{{Name: "MODE", Value: "prod"}, {Name: "KEY", ValueFrom: &benchEnvSource{ConfigMapName: "cfg", Key: "key", Optional: dcPtr(false)}}},
 					Ports:  []benchPort{{Name: "http", ContainerPort: 80, Protocol: "TCP"}, {Name: "https", ContainerPort: 443, Protocol: "TCP"}},
-					Limits: map[string]string{"cpu": "500m", "memory": "256Mi"}, ImagePullPolicy: "IfNotPresent", Privileged: ptr(false)},
+					Limits: map[string]string{"cpu": "500m", "memory": "256Mi"}, ImagePullPolicy: "IfNotPresent", Privileged: dcPtr(false)},
 				{Name: "sidecar", Image: "busybox:1.36", Command: []string{"sh", "-c", "sleep infinity"},
 					Limits: map[string]string{"cpu": "100m"}, ImagePullPolicy: "IfNotPresent"},
 			},
@@ -299,7 +299,7 @@ func sharedMemory(a, b reflect.Value, path string) string {
 	return ""
 }
 
-func assertDeepCopy[T any](t *testing.T, in T) T {
+func checkDeepCopy[T any](t *testing.T, in T) T {
 	t.Helper()
 	out := DeepCopy(in)
 	require.Equal(t, in, out)
@@ -307,14 +307,14 @@ func assertDeepCopy[T any](t *testing.T, in T) T {
 	return out
 }
 
-type treeNode struct {
+type dcTreeNode struct {
 	Name string
-	Kids []treeNode
-	Next *treeNode
-	Meta map[string]*treeNode
+	Kids []dcTreeNode
+	Next *dcTreeNode
+	Meta map[string]*dcTreeNode
 }
 
-type withUnexported struct {
+type dcWithUnexported struct {
 	public  []int
 	private map[string][]byte
 	iface   any
@@ -327,7 +327,7 @@ type withUnexported struct {
 
 func TestDeepCopyPod(t *testing.T) {
 	in := newBenchPod()
-	out := assertDeepCopy(t, in)
+	out := checkDeepCopy(t, in)
 	require.Equal(t, handCopyPod(in), out)
 
 	// Changes to the copy do not show in the original.
@@ -342,28 +342,28 @@ func TestDeepCopyPod(t *testing.T) {
 
 func TestDeepCopyAnyShape(t *testing.T) {
 	one := 1
-	assertDeepCopy(t, 42)
-	assertDeepCopy(t, "s")
-	assertDeepCopy(t, []string{"a", "b"})
-	assertDeepCopy(t, map[string]string{"a": "b"})
-	assertDeepCopy(t, map[string][]int{"a": {1}, "b": nil})
-	assertDeepCopy(t, []*int{&one, nil})
-	assertDeepCopy(t, &[]map[string]*int{{"x": &one}})
-	assertDeepCopy(t, RawJSON(`{"a":1}`))
-	assertDeepCopy(t, &RawJSON{'1'})
-	assertDeepCopy(t, NewTime(time.Now()))
-	assertDeepCopy(t, []Time{NewTime(time.Now())})
-	assertDeepCopy(t, any(map[string]any{"a": []any{1, "x", map[string]any{"b": true}}}))
-	assertDeepCopy(t, &LabelSelector{MatchLabels: map[string]string{"a": "b"}, MatchExpressions: []LabelSelectorRequirement{{Key: "k", Operator: LabelSelectorOpIn, Values: []string{"v"}}}})
-	assertDeepCopy(t, &ManagedFieldsEntry{Manager: "m", FieldsV1: &RawJSON{'{', '}'}, Time: &Time{time.Now()}})
+	checkDeepCopy(t, 42)
+	checkDeepCopy(t, "s")
+	checkDeepCopy(t, []string{"a", "b"})
+	checkDeepCopy(t, map[string]string{"a": "b"})
+	checkDeepCopy(t, map[string][]int{"a": {1}, "b": nil})
+	checkDeepCopy(t, []*int{&one, nil})
+	checkDeepCopy(t, &[]map[string]*int{{"x": &one}})
+	checkDeepCopy(t, RawJSON(`{"a":1}`))
+	checkDeepCopy(t, &RawJSON{'1'})
+	checkDeepCopy(t, NewTime(time.Now()))
+	checkDeepCopy(t, []Time{NewTime(time.Now())})
+	checkDeepCopy(t, any(map[string]any{"a": []any{1, "x", map[string]any{"b": true}}}))
+	checkDeepCopy(t, &LabelSelector{MatchLabels: map[string]string{"a": "b"}, MatchExpressions: []LabelSelectorRequirement{{Key: "k", Operator: LabelSelectorOpIn, Values: []string{"v"}}}})
+	checkDeepCopy(t, &ManagedFieldsEntry{Manager: "m", FieldsV1: &RawJSON{'{', '}'}, Time: &Time{time.Now()}})
 
-	tree := &treeNode{Name: "root", Kids: []treeNode{{Name: "a", Kids: []treeNode{{Name: "a1"}}}, {Name: "b", Next: &treeNode{Name: "n"}}},
-		Meta: map[string]*treeNode{"m": {Name: "m", Kids: []treeNode{{Name: "m1"}}}}}
-	assertDeepCopy(t, tree)
+	tree := &dcTreeNode{Name: "root", Kids: []dcTreeNode{{Name: "a", Kids: []dcTreeNode{{Name: "a1"}}}, {Name: "b", Next: &dcTreeNode{Name: "n"}}},
+		Meta: map[string]*dcTreeNode{"m": {Name: "m", Kids: []dcTreeNode{{Name: "m1"}}}}}
+	checkDeepCopy(t, tree)
 
 	// Unexported fields are copied too; funcs and channels are shared handles.
 	ch := make(chan int)
-	w := withUnexported{public: []int{1}, private: map[string][]byte{"k": []byte("v")}, iface: &one, arr: [2]*int{&one, nil},
+	w := dcWithUnexported{public: []int{1}, private: map[string][]byte{"k": []byte("v")}, iface: &one, arr: [2]*int{&one, nil},
 		fn: func() int { return 1 }, ch: ch, mp: map[[2]int]any{{1, 2}: []int{3}}}
 	c := DeepCopy(w)
 	assert.Empty(t, sharedMemory(reflect.ValueOf(&w).Elem(), reflect.ValueOf(&c).Elem(), "w"))
@@ -423,7 +423,7 @@ func TestDeepCopyConcurrent(t *testing.T) {
 			for range 100 {
 				p := newBenchPod()
 				require.Equal(t, p, DeepCopy(p))
-				v := &fresh{A: []map[string]*int{{"a": ptr(1)}}, B: &fresh{}}
+				v := &fresh{A: []map[string]*int{{"a": dcPtr(1)}}, B: &fresh{}}
 				require.Equal(t, v, DeepCopy(v))
 			}
 		})
