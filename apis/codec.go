@@ -59,13 +59,13 @@ func (w Warning) String() string {
 type DocumentError struct {
 	Index int    // index of the document in the input, from 0
 	Line  int    // line where the document starts, from 1
-	Kind  string // "apps/v1, Kind=Deployment", when the document got that far
+	GVK   GroupVersionKind // the document's kind, when decoding got that far
 	Err   error
 }
 
 func (e *DocumentError) Error() string {
-	if e.Kind != "" {
-		return fmt.Sprintf("apis: document[%d] (line %d, %s): %v", e.Index, e.Line, e.Kind, e.Err)
+	if e.GVK.Kind != "" {
+		return fmt.Sprintf("apis: document[%d] (line %d, %s): %v", e.Index, e.Line, e.GVK, e.Err)
 	}
 	return fmt.Sprintf("apis: document[%d] (line %d): %v", e.Index, e.Line, e.Err)
 }
@@ -142,8 +142,8 @@ func (c Codec) DecodeAll(data []byte) (objs []Object, warnings []Warning, err er
 
 // decodeDocument decodes d into into, or into a new object of the kind d names.
 func (c Codec) decodeDocument(d document, into Object) (Object, []Warning, error) {
-	docErr := func(kind string, err error) error {
-		return &DocumentError{Index: d.index, Line: d.line, Kind: kind, Err: err}
+	docErr := func(gvk GroupVersionKind, err error) error {
+		return &DocumentError{Index: d.index, Line: d.line, GVK: gvk, Err: err}
 	}
 	var warns []Warning
 	data := d.data
@@ -153,22 +153,22 @@ func (c Codec) decodeDocument(d document, into Object) (Object, []Warning, error
 			// Retry leniently: the strict conversion also fails on duplicate keys.
 			var err error
 			if j, err = yaml.YAMLToJSON(data); err != nil {
-				return nil, nil, docErr("", fmt.Errorf("%w: %s", ErrMalformed, absoluteYAMLLines(err.Error(), d.first)))
+				return nil, nil, docErr(GroupVersionKind{}, fmt.Errorf("%w: %s", ErrMalformed, absoluteYAMLLines(err.Error(), d.first)))
 			}
 			msg := absoluteYAMLLines(strings.Join(strings.Fields(dupErr.Error()), " "), d.first)
 			if c.Strict {
-				return nil, nil, docErr("", fmt.Errorf("%w: %s", ErrUnknownField, msg))
+				return nil, nil, docErr(GroupVersionKind{}, fmt.Errorf("%w: %s", ErrUnknownField, msg))
 			}
 			warns = append(warns, Warning{Document: d.index, Line: d.line, Message: msg})
 		}
 		data = j
 	}
 	if t := firstByte(data); t != '{' {
-		return nil, warns, docErr("", fmt.Errorf("%w: a manifest must be a mapping (JSON object), found %s", ErrMalformed, describeJSONStart(data)))
+		return nil, warns, docErr(GroupVersionKind{}, fmt.Errorf("%w: a manifest must be a mapping (JSON object), found %s", ErrMalformed, describeJSONStart(data)))
 	}
 	var tm TypeMeta
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(data, &tm); err != nil {
-		return nil, warns, docErr("", c.syntaxError(d, data, err))
+		return nil, warns, docErr(GroupVersionKind{}, c.syntaxError(d, data, err))
 	}
 	var info *KindInfo
 	if into != nil {
@@ -176,16 +176,16 @@ func (c Codec) decodeDocument(d document, into Object) (Object, []Warning, error
 			info, _ = c.Scheme.KindOf(into)
 		}
 		if info != nil && (tm.APIVersion != "" || tm.Kind != "") && tm.GroupVersionKind() != info.GVK {
-			return nil, warns, docErr(tm.GroupVersionKind().String(), fmt.Errorf("%w: the document is %s, decoding into %s", ErrUnknownKind, tm.GroupVersionKind(), info.GVK))
+			return nil, warns, docErr(tm.GroupVersionKind(), fmt.Errorf("%w: the document is %s, decoding into %s", ErrUnknownKind, tm.GroupVersionKind(), info.GVK))
 		}
 	} else {
 		switch {
 		case tm.APIVersion == "" && tm.Kind == "":
-			return nil, warns, docErr("", fmt.Errorf("%w: \"apiVersion\" and \"kind\" are not set", ErrMissingType))
+			return nil, warns, docErr(GroupVersionKind{}, fmt.Errorf("%w: \"apiVersion\" and \"kind\" are not set", ErrMissingType))
 		case tm.APIVersion == "":
-			return nil, warns, docErr("", fmt.Errorf("%w: \"apiVersion\" is not set (kind %q)", ErrMissingType, tm.Kind))
+			return nil, warns, docErr(GroupVersionKind{}, fmt.Errorf("%w: \"apiVersion\" is not set (kind %q)", ErrMissingType, tm.Kind))
 		case tm.Kind == "":
-			return nil, warns, docErr("", fmt.Errorf("%w: \"kind\" is not set (apiVersion %q)", ErrMissingType, tm.APIVersion))
+			return nil, warns, docErr(GroupVersionKind{}, fmt.Errorf("%w: \"kind\" is not set (apiVersion %q)", ErrMissingType, tm.APIVersion))
 		}
 		var err error
 		if c.Scheme == nil {
@@ -194,13 +194,13 @@ func (c Codec) decodeDocument(d document, into Object) (Object, []Warning, error
 			err = fmt.Errorf("%w%s", err, c.otherVersions(tm.Kind))
 		}
 		if err != nil {
-			return nil, warns, docErr(tm.GroupVersionKind().String(), err)
+			return nil, warns, docErr(tm.GroupVersionKind(), err)
 		}
 		into = info.New()
 	}
-	kind := tm.GroupVersionKind().String()
+	kind := tm.GroupVersionKind()
 	if info != nil {
-		kind = info.GVK.String()
+		kind = info.GVK
 	}
 
 	strictErrs, err := kjson.UnmarshalStrict(data, into, kjson.DisallowUnknownFields, kjson.DisallowDuplicateFields)

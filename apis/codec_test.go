@@ -239,6 +239,8 @@ size: many
 	var docErr *DocumentError
 	require.ErrorAs(t, err, &docErr)
 	assert.Equal(t, 1, docErr.Index)
+	assert.Equal(t, 5, docErr.Line)
+	assert.Equal(t, GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Widget"}, docErr.GVK)
 }
 
 func TestUnknownFields(t *testing.T) {
