@@ -159,6 +159,9 @@ func loadSnapshot(path string) (*mvcc, error) {
 					return nil, corrupt(off, "key %q version %d is inconsistent", key, j)
 				}
 				h.versions[j] = version{modRev: v.ModRevision, createRev: v.CreateRevision, ver: v.Version, sub: v.Sub, value: v.Value}
+				if len(v.Value) == 0 {
+					h.versions[j].value = nil
+				}
 			}
 			m.keys[key] = h
 			m.tree.ReplaceOrInsert(h)
