@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -73,6 +74,8 @@ type ObjectStore struct {
 	grace      GracePeriodFunc
 	nsMu       sync.Mutex
 	nsCache    map[string]nsState // namespace key -> its state at a mod revision
+	lblMu      sync.RWMutex
+	lblCache   map[string]labelsEntry // object key -> its labels at a mod revision
 }
 
 var _ Store = (*ObjectStore)(nil)
@@ -96,6 +99,7 @@ func New(kv KV, scheme *apis.Scheme, opts Options) (*ObjectStore, error) {
 		validating: slices.Clone(opts.Validating),
 		grace:      opts.GracePeriod,
 		nsCache:    map[string]nsState{},
+		lblCache:   map[string]labelsEntry{},
 	}
 	if s.codec == nil {
 		s.codec = JSONCodec{}
@@ -290,6 +294,51 @@ func (sel selection) matches(obj apis.Object) bool {
 	return true
 }
 
+// labelsProbe is the part of a JSON-encoded object a label selector needs.
+type labelsProbe struct {
+	Metadata struct {
+		Labels map[string]string `json:"labels"`
+	} `json:"metadata"`
+}
+
+// mayMatchLabels reports whether a stored value can match sel's labels,
+// decoding only its labels when the codec is JSON, and remembering them per
+// key and mod revision (a value at a revision never changes): a selective
+// List then fully decodes only the objects it returns. Values it cannot
+// probe may match.
+func (s *ObjectStore) mayMatchLabels(sel selection, kv *KeyValue) bool {
+	if sel.labels == nil || sel.labels.Empty() {
+		return true
+	}
+	if _, ok := s.codec.(JSONCodec); !ok {
+		return true
+	}
+	s.lblMu.RLock()
+	e, ok := s.lblCache[kv.Key]
+	s.lblMu.RUnlock()
+	if !ok || e.modRevision != kv.ModRevision {
+		var p labelsProbe
+		if err := json.Unmarshal(kv.Value, &p); err != nil {
+			return true // the full decode reports the error
+		}
+		e = labelsEntry{modRevision: kv.ModRevision, labels: p.Metadata.Labels}
+		s.lblMu.Lock()
+		if len(s.lblCache) >= maxLabelsCache {
+			clear(s.lblCache) // bounded: start over rather than grow with the store
+		}
+		s.lblCache[kv.Key] = e
+		s.lblMu.Unlock()
+	}
+	return sel.labels.Matches(labels.Set(e.labels))
+}
+
+type labelsEntry struct {
+	modRevision int64
+	labels      map[string]string // never modified once cached
+}
+
+const maxLabelsCache = 1 << 16
+
 // scope returns the namespace a List or Watch reads: opts' namespace, or the
 // one a field selector pins, so that the range is as narrow as possible.
 func scope(k *apis.KindInfo, ns string, fs fields.Selector) string {
@@ -345,6 +394,9 @@ func (s *ObjectStore) List(ctx context.Context, gvk apis.GroupVersionKind, opts 
 		out.Revision = rev
 		for i := range page.KVs {
 			kv := &page.KVs[i]
+			if filtered && !s.mayMatchLabels(sel, kv) {
+				continue
+			}
 			obj, err := s.decode(k, kv.Key, kv.Value, kv.ModRevision)
 			if err != nil {
 				return nil, err
