@@ -208,6 +208,16 @@ func TestValidatePodRules(t *testing.T) {
 		{"spread topologyKey", func(p *Pod) { p.Spec.TopologySpreadConstraints[0].TopologyKey = "" }, "spec.topologySpreadConstraints[0].topologyKey", field.TypeRequired},
 		{"spread whenUnsatisfiable", func(p *Pod) { p.Spec.TopologySpreadConstraints[0].WhenUnsatisfiable = "Never" }, "spec.topologySpreadConstraints[0].whenUnsatisfiable", field.TypeNotSupported},
 		{"spread minDomains", func(p *Pod) { p.Spec.TopologySpreadConstraints[0].MinDomains = ptr(int32(0)) }, "spec.topologySpreadConstraints[0].minDomains", field.TypeInvalid},
+		{"ephemeral container name unique", func(p *Pod) {
+			p.Spec.EphemeralContainers = []EphemeralContainer{{Container: Container{Name: "web", Image: "busybox"}}}
+		}, "spec.ephemeralContainers[0].name", field.TypeDuplicate},
+		{"ephemeral container ports", func(p *Pod) {
+			p.Spec.EphemeralContainers = []EphemeralContainer{{Container: Container{Name: "debug", Image: "busybox", Ports: []ContainerPort{{ContainerPort: 80, Protocol: ProtocolTCP}}}}}
+		}, "spec.ephemeralContainers[0].ports", field.TypeForbidden},
+		{"ephemeral container ok", func(p *Pod) {
+			p.Spec.EphemeralContainers = []EphemeralContainer{{Container: Container{Name: "debug", Image: "busybox"}, TargetContainerName: "web"}}
+		}, "", ""},
+		{"runAsUser negative", func(p *Pod) { p.Spec.SecurityContext.RunAsUser = ptr(int64(-1)) }, "spec.securityContext.runAsUser", field.TypeInvalid},
 		{"sidecar restartPolicy on app container", func(p *Pod) {
 			p.Spec.Containers[0].RestartPolicy = ptr(ContainerRestartPolicyAlways)
 		}, "spec.containers[0].restartPolicy", field.TypeForbidden},
