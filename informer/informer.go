@@ -218,7 +218,10 @@ func (inf *Informer[T]) watch(ctx context.Context) error {
 func (inf *Informer[T]) replace(items []T, rev int64) {
 	inf.dispatch.Lock()
 	defer inf.dispatch.Unlock()
-	type change struct{ old, obj T; had, has bool }
+	type change struct {
+		old, obj T
+		had, has bool
+	}
 	var changes []change
 	seen := make(map[apis.Key]struct{}, len(items))
 
