@@ -206,3 +206,8 @@ func ValidateChange(c ServiceChange) error {
 	}
 	return fmt.Errorf("%w: %s: unknown op %d", ErrInvalid, c.Service.Frontend, c.Op)
 }
+
+// Clone returns an independent copy with the same entries and revisions.
+func (t *Table) Clone() *Table {
+	return &Table{rev: t.rev, services: maps.Clone(t.services)}
+}

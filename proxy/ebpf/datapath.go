@@ -230,11 +230,7 @@ func (d *Datapath) Close() error {
 func (d *Datapath) Table() *proxy.Table {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	t := proxy.NewTable()
-	for _, e := range d.table.All() {
-		t.Apply(proxy.ServiceChange{Service: e.Service})
-	}
-	return t
+	return d.table.Clone()
 }
 
 // Sync makes the datapath hold exactly services.
