@@ -2,8 +2,8 @@ package proxy
 
 import (
 	"cmp"
-	"fmt"
 	"errors"
+	"fmt"
 	"iter"
 	"maps"
 	"net/netip"
