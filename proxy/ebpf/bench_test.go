@@ -394,4 +394,3 @@ func BenchmarkProgram10k(b *testing.B) {
 		cpu.Report(b)
 	})
 }
-
