@@ -218,6 +218,137 @@ func TestValidatePodRules(t *testing.T) {
 			p.Spec.EphemeralContainers = []EphemeralContainer{{Container: Container{Name: "debug", Image: "busybox"}, TargetContainerName: "web"}}
 		}, "", ""},
 		{"runAsUser negative", func(p *Pod) { p.Spec.SecurityContext.RunAsUser = ptr(int64(-1)) }, "spec.securityContext.runAsUser", field.TypeInvalid},
+		{"hostname", func(p *Pod) { p.Spec.Hostname = "a.b" }, "spec.hostname", field.TypeInvalid},
+		{"subdomain", func(p *Pod) { p.Spec.Subdomain = "A" }, "spec.subdomain", field.TypeInvalid},
+		{"schedulerName", func(p *Pod) { p.Spec.SchedulerName = "My Scheduler" }, "spec.schedulerName", field.TypeInvalid},
+		{"priorityClassName", func(p *Pod) { p.Spec.PriorityClassName = "High" }, "spec.priorityClassName", field.TypeInvalid},
+		{"imagePullSecrets name", func(p *Pod) { p.Spec.ImagePullSecrets = []LocalObjectReference{{}} }, "spec.imagePullSecrets[0].name", field.TypeRequired},
+		{"dnsPolicy None needs nameservers", func(p *Pod) { p.Spec.DNSPolicy = DNSNone }, "spec.dnsConfig.nameservers", field.TypeRequired},
+		{"preemptionPolicy", func(p *Pod) { p.Spec.PreemptionPolicy = ptr(PreemptionPolicy("Sometimes")) }, "spec.preemptionPolicy", field.TypeNotSupported},
+		{"restartPolicy required", func(p *Pod) { p.Spec.RestartPolicy = "" }, "spec.restartPolicy", field.TypeRequired},
+		{"terminationMessagePolicy", func(p *Pod) { p.Spec.Containers[0].TerminationMessagePolicy = "Stderr" }, "spec.containers[0].terminationMessagePolicy", field.TypeNotSupported},
+		{"image whitespace", func(p *Pod) { p.Spec.Containers[0].Image = " nginx" }, "spec.containers[0].image", field.TypeInvalid},
+		{"hostIP", func(p *Pod) { p.Spec.Containers[0].Ports[0].HostIP = "localhost" }, "spec.containers[0].ports[0].hostIP", field.TypeInvalid},
+		{"port name duplicate", func(p *Pod) {
+			p.Spec.Containers[0].Ports = append(p.Spec.Containers[0].Ports, ContainerPort{Name: "http", ContainerPort: 81, Protocol: ProtocolTCP})
+		}, "spec.containers[0].ports[1].name", field.TypeDuplicate},
+		{"protocol required", func(p *Pod) { p.Spec.Containers[0].Ports[0].Protocol = "" }, "spec.containers[0].ports[0].protocol", field.TypeRequired},
+		{"env name required", func(p *Pod) { p.Spec.Containers[0].Env[0].Name = "" }, "spec.containers[0].env[0].name", field.TypeRequired},
+		{"env name printable", func(p *Pod) { p.Spec.Containers[0].Env[0].Name = "A\tB" }, "spec.containers[0].env[0].name", field.TypeInvalid},
+		{"env valueFrom empty", func(p *Pod) { p.Spec.Containers[0].Env[1].ValueFrom = &EnvVarSource{} }, "spec.containers[0].env[1].valueFrom", field.TypeInvalid},
+		{"env fieldRef required", func(p *Pod) { p.Spec.Containers[0].Env[1].ValueFrom.FieldRef.FieldPath = "" }, "spec.containers[0].env[1].valueFrom.fieldRef.fieldPath", field.TypeRequired},
+		{"env fieldRef label entry ok", func(p *Pod) { p.Spec.Containers[0].Env[1].ValueFrom.FieldRef.FieldPath = "metadata.labels['app']" }, "", ""},
+		{"env resourceFieldRef required", func(p *Pod) { p.Spec.Containers[0].Env[2].ValueFrom.ResourceFieldRef.Resource = "" }, "spec.containers[0].env[2].valueFrom.resourceFieldRef.resource", field.TypeRequired},
+		{"env resourceFieldRef divisor", func(p *Pod) {
+			p.Spec.Containers[0].Env[2].ValueFrom.ResourceFieldRef.Divisor = resource.MustParse("-1")
+		}, "spec.containers[0].env[2].valueFrom.resourceFieldRef.divisor", field.TypeInvalid},
+		{"env configMapKeyRef name", func(p *Pod) { p.Spec.Containers[0].Env[3].ValueFrom.ConfigMapKeyRef.Name = "" }, "spec.containers[0].env[3].valueFrom.configMapKeyRef.name", field.TypeRequired},
+		{"env secretKeyRef key", func(p *Pod) { p.Spec.Containers[0].Env[4].ValueFrom.SecretKeyRef.Key = "" }, "spec.containers[0].env[4].valueFrom.secretKeyRef.key", field.TypeRequired},
+		{"envFrom both", func(p *Pod) {
+			p.Spec.Containers[0].EnvFrom[0].SecretRef = &SecretEnvSource{LocalObjectReference: LocalObjectReference{Name: "s"}}
+		}, "spec.containers[0].envFrom[0]", field.TypeInvalid},
+		{"envFrom configMap name", func(p *Pod) { p.Spec.Containers[0].EnvFrom[0].ConfigMapRef.Name = "" }, "spec.containers[0].envFrom[0].configMapRef.name", field.TypeRequired},
+		{"envFrom secret name", func(p *Pod) {
+			p.Spec.Containers[0].EnvFrom[0] = EnvFromSource{SecretRef: &SecretEnvSource{}}
+		}, "spec.containers[0].envFrom[0].secretRef.name", field.TypeRequired},
+		{"resource name", func(p *Pod) {
+			p.Spec.Containers[0].Resources.Limits["bad name"] = resource.MustParse("1")
+		}, "spec.containers[0].resources.limits", field.TypeInvalid},
+		{"volumeMount name required", func(p *Pod) { p.Spec.Containers[0].VolumeMounts[0].Name = "" }, "spec.containers[0].volumeMounts[0].name", field.TypeRequired},
+		{"volumeMount subPath", func(p *Pod) { p.Spec.Containers[0].VolumeMounts[0].SubPath = "../x" }, "spec.containers[0].volumeMounts[0].subPath", field.TypeInvalid},
+		{"probe header name", func(p *Pod) {
+			p.Spec.Containers[0].LivenessProbe.HTTPGet.HTTPHeaders = []HTTPHeader{{Value: "x"}}
+		}, "spec.containers[0].livenessProbe.httpGet.httpHeaders[0].name", field.TypeRequired},
+		{"grpc port", func(p *Pod) {
+			p.Spec.Containers[0].LivenessProbe.ProbeHandler = ProbeHandler{GRPC: &GRPCAction{Port: 0}}
+		}, "spec.containers[0].livenessProbe.grpc.port", field.TypeInvalid},
+		{"probe grace", func(p *Pod) { p.Spec.Containers[0].LivenessProbe.TerminationGracePeriodSeconds = ptr(int64(0)) }, "spec.containers[0].livenessProbe.terminationGracePeriodSeconds", field.TypeInvalid},
+		{"probe timeout negative", func(p *Pod) { p.Spec.Containers[0].ReadinessProbe.TimeoutSeconds = -1 }, "spec.containers[0].readinessProbe.timeoutSeconds", field.TypeInvalid},
+		{"probe period negative", func(p *Pod) { p.Spec.Containers[0].ReadinessProbe.PeriodSeconds = -1 }, "spec.containers[0].readinessProbe.periodSeconds", field.TypeInvalid},
+		{"probe failureThreshold negative", func(p *Pod) { p.Spec.Containers[0].ReadinessProbe.FailureThreshold = -1 }, "spec.containers[0].readinessProbe.failureThreshold", field.TypeInvalid},
+		{"sleep seconds", func(p *Pod) { p.Spec.Containers[0].Lifecycle.PreStop.Sleep.Seconds = -1 }, "spec.containers[0].lifecycle.preStop.sleep.seconds", field.TypeInvalid},
+		{"postStart two handlers", func(p *Pod) {
+			p.Spec.Containers[0].Lifecycle.PostStart = &LifecycleHandler{Exec: &ExecAction{Command: []string{"x"}}, TCPSocket: &TCPSocketAction{Port: apis.IntOrStringFromInt(80)}}
+		}, "spec.containers[0].lifecycle.postStart", field.TypeForbidden},
+		{"init restartPolicy value", func(p *Pod) { p.Spec.InitContainers[0].RestartPolicy = ptr(ContainerRestartPolicy("Never")) }, "spec.initContainers[0].restartPolicy", field.TypeNotSupported},
+		{"sidecar may have probes", func(p *Pod) {
+			p.Spec.InitContainers[0].RestartPolicy = ptr(ContainerRestartPolicyAlways)
+			p.Spec.InitContainers[0].ReadinessProbe = &Probe{ProbeHandler: ProbeHandler{Exec: &ExecAction{Command: []string{"x"}}}}
+		}, "", ""},
+		{"volume name required", func(p *Pod) { p.Spec.Volumes[1].Name = "" }, "spec.volumes[1].name", field.TypeRequired},
+		{"volume without source", func(p *Pod) { p.Spec.Volumes[1].VolumeSource = VolumeSource{} }, "spec.volumes[1]", field.TypeRequired},
+		{"configMap defaultMode", func(p *Pod) { p.Spec.Volumes[0].ConfigMap.DefaultMode = ptr(int32(0o1000)) }, "spec.volumes[0].configMap.defaultMode", field.TypeInvalid},
+		{"configMap item key", func(p *Pod) { p.Spec.Volumes[0].ConfigMap.Items = []KeyToPath{{Path: "x"}} }, "spec.volumes[0].configMap.items[0].key", field.TypeRequired},
+		{"configMap item absolute", func(p *Pod) { p.Spec.Volumes[0].ConfigMap.Items = []KeyToPath{{Key: "k", Path: "/etc/x"}} }, "spec.volumes[0].configMap.items[0].path", field.TypeInvalid},
+		{"configMap item mode", func(p *Pod) {
+			p.Spec.Volumes[0].ConfigMap.Items = []KeyToPath{{Key: "k", Path: "x", Mode: ptr(int32(-1))}}
+		}, "spec.volumes[0].configMap.items[0].mode", field.TypeInvalid},
+		{"downwardAPI both refs", func(p *Pod) {
+			p.Spec.Volumes[1].VolumeSource = VolumeSource{DownwardAPI: &DownwardAPIVolumeSource{Items: []DownwardAPIVolumeFile{{
+				Path: "x", FieldRef: &ObjectFieldSelector{FieldPath: "metadata.name"}, ResourceFieldRef: &ResourceFieldSelector{Resource: "limits.cpu"},
+			}}}}
+		}, "spec.volumes[1].downwardAPI.items[0]", field.TypeInvalid},
+		{"downwardAPI fieldRef", func(p *Pod) {
+			p.Spec.Volumes[1].VolumeSource = VolumeSource{DownwardAPI: &DownwardAPIVolumeSource{Items: []DownwardAPIVolumeFile{{
+				Path: "x", FieldRef: &ObjectFieldSelector{FieldPath: "spec.volumes"},
+			}}}}
+		}, "spec.volumes[1].downwardAPI.items[0].fieldRef.fieldPath", field.TypeNotSupported},
+		{"projected serviceAccountToken path", func(p *Pod) {
+			p.Spec.Volumes[1].VolumeSource = VolumeSource{Projected: &ProjectedVolumeSource{Sources: []VolumeProjection{{ServiceAccountToken: &ServiceAccountTokenProjection{}}}}}
+		}, "spec.volumes[1].projected.sources[0].serviceAccountToken.path", field.TypeRequired},
+		{"nfs server", func(p *Pod) {
+			p.Spec.Volumes[1].VolumeSource = VolumeSource{NFS: &NFSVolumeSource{Path: "/exports"}}
+		}, "spec.volumes[1].nfs.server", field.TypeRequired},
+		{"nfs path", func(p *Pod) {
+			p.Spec.Volumes[1].VolumeSource = VolumeSource{NFS: &NFSVolumeSource{Server: "nfs", Path: "exports"}}
+		}, "spec.volumes[1].nfs.path", field.TypeInvalid},
+		{"csi driver", func(p *Pod) { p.Spec.Volumes[1].VolumeSource = VolumeSource{CSI: &CSIVolumeSource{}} }, "spec.volumes[1].csi.driver", field.TypeRequired},
+		{"toleration key", func(p *Pod) { p.Spec.Tolerations[0].Key = "bad key" }, "spec.tolerations[0].key", field.TypeInvalid},
+		{"toleration value", func(p *Pod) {
+			p.Spec.Tolerations[0] = Toleration{Key: "k", Operator: TolerationOpEqual, Value: "bad value"}
+		}, "spec.tolerations[0].value", field.TypeInvalid},
+		{"node affinity In without values", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Values = nil
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values", field.TypeRequired},
+		{"node affinity Exists with values", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Operator = NodeSelectorOpExists
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values", field.TypeForbidden},
+		{"node affinity Lt values count", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0] = NodeSelectorRequirement{Key: "cores", Operator: NodeSelectorOpLt, Values: []string{"1", "2"}}
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values", field.TypeRequired},
+		{"node affinity key", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Key = "-zone"
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key", field.TypeInvalid},
+		{"matchFields key", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchFields = []NodeSelectorRequirement{{Key: "spec.nodeName", Operator: NodeSelectorOpIn, Values: []string{"a"}}}
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].key", field.TypeNotSupported},
+		{"matchFields operator", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchFields = []NodeSelectorRequirement{{Key: "metadata.name", Operator: NodeSelectorOpExists}}
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].operator", field.TypeNotSupported},
+		{"matchFields one value", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchFields = []NodeSelectorRequirement{{Key: "metadata.name", Operator: NodeSelectorOpIn, Values: []string{"a", "b"}}}
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].values", field.TypeRequired},
+		{"node preference weight", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution = []PreferredSchedulingTerm{{Weight: 0}}
+		}, "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight", field.TypeInvalid},
+		{"pod affinity namespace", func(p *Pod) {
+			p.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].PodAffinityTerm.Namespaces = []string{"Bad"}
+		}, "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.namespaces[0]", field.TypeInvalid},
+		{"pod affinity topologyKey syntax", func(p *Pod) {
+			p.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].PodAffinityTerm.TopologyKey = "a b"
+		}, "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey", field.TypeInvalid},
+		{"spread minDomains with ScheduleAnyway", func(p *Pod) {
+			p.Spec.TopologySpreadConstraints[0].WhenUnsatisfiable = ScheduleAnyway
+			p.Spec.TopologySpreadConstraints[0].MinDomains = ptr(int32(2))
+		}, "spec.topologySpreadConstraints[0].minDomains", field.TypeInvalid},
+		{"spread nodeTaintsPolicy", func(p *Pod) {
+			p.Spec.TopologySpreadConstraints[0].NodeTaintsPolicy = ptr(NodeInclusionPolicy("Maybe"))
+		}, "spec.topologySpreadConstraints[0].nodeTaintsPolicy", field.TypeNotSupported},
+		{"spread topologyKey syntax", func(p *Pod) { p.Spec.TopologySpreadConstraints[0].TopologyKey = "a b" }, "spec.topologySpreadConstraints[0].topologyKey", field.TypeInvalid},
+		{"spread selector", func(p *Pod) {
+			p.Spec.TopologySpreadConstraints[0].LabelSelector = &apis.LabelSelector{MatchLabels: map[string]string{"a": "b c"}}
+		}, "spec.topologySpreadConstraints[0].labelSelector.matchLabels[a]", field.TypeInvalid},
+		{"supplementalGroups", func(p *Pod) { p.Spec.SecurityContext.SupplementalGroups = []int64{-5} }, "spec.securityContext.supplementalGroups[0]", field.TypeInvalid},
 		{"sidecar restartPolicy on app container", func(p *Pod) {
 			p.Spec.Containers[0].RestartPolicy = ptr(ContainerRestartPolicyAlways)
 		}, "spec.containers[0].restartPolicy", field.TypeForbidden},
