@@ -101,8 +101,9 @@ func ValidateDeployment(d *Deployment) field.ErrorList {
 	errs = append(errs, apis.ValidateNonnegative(s.MinReadySeconds, specPath.Child("minReadySeconds"))...)
 	errs = append(errs, validateHistoryLimit(s.RevisionHistoryLimit, specPath.Child("revisionHistoryLimit"))...)
 	if pd := s.ProgressDeadlineSeconds; pd != nil {
-		errs = append(errs, apis.ValidateNonnegative(*pd, specPath.Child("progressDeadlineSeconds"))...)
-		if *pd <= s.MinReadySeconds {
+		if *pd < 0 {
+			errs = append(errs, apis.ValidateNonnegative(*pd, specPath.Child("progressDeadlineSeconds"))...)
+		} else if *pd <= s.MinReadySeconds {
 			errs = append(errs, field.Invalid(specPath.Child("progressDeadlineSeconds"), *pd, "must be greater than minReadySeconds"))
 		}
 	}

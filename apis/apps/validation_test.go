@@ -116,6 +116,12 @@ func TestValidateDeployment(t *testing.T) {
 		{"minReadySeconds", func(d *Deployment) { d.Spec.MinReadySeconds = -1 }, "spec.minReadySeconds", field.TypeInvalid},
 		{"revisionHistoryLimit", func(d *Deployment) { d.Spec.RevisionHistoryLimit = ptr(int32(-1)) }, "spec.revisionHistoryLimit", field.TypeInvalid},
 		{"progressDeadline vs minReady", func(d *Deployment) { d.Spec.MinReadySeconds = 600 }, "spec.progressDeadlineSeconds", field.TypeInvalid},
+		{"progressDeadline negative", func(d *Deployment) { d.Spec.ProgressDeadlineSeconds = ptr(int32(-1)) }, "spec.progressDeadlineSeconds", field.TypeInvalid},
+		{"strategy type required", func(d *Deployment) { d.Spec.Strategy.Type = "" }, "spec.strategy.type", field.TypeRequired},
+		{"selector Exists with values", func(d *Deployment) {
+			d.Spec.Selector.MatchExpressions[0] = apis.LabelSelectorRequirement{Key: "tier", Operator: apis.LabelSelectorOpExists, Values: []string{"x"}}
+		}, "spec.selector.matchExpressions[0].values", field.TypeForbidden},
+		{"selector key", func(d *Deployment) { d.Spec.Selector.MatchExpressions[0].Key = "a b" }, "spec.selector.matchExpressions[0].key", field.TypeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,6 +267,14 @@ func TestValidateStatefulSet(t *testing.T) {
 		{"ordinals", func(ss *StatefulSet) { ss.Spec.Ordinals = &StatefulSetOrdinals{Start: -1} }, "spec.ordinals.start", field.TypeInvalid},
 		{"minReadySeconds", func(ss *StatefulSet) { ss.Spec.MinReadySeconds = -1 }, "spec.minReadySeconds", field.TypeInvalid},
 		{"restartPolicy", func(ss *StatefulSet) { ss.Spec.Template.Spec.RestartPolicy = core.RestartPolicyNever }, "spec.template.spec.restartPolicy", field.TypeNotSupported},
+		{"revisionHistoryLimit", func(ss *StatefulSet) { ss.Spec.RevisionHistoryLimit = ptr(int32(-1)) }, "spec.revisionHistoryLimit", field.TypeInvalid},
+		{"podManagementPolicy required", func(ss *StatefulSet) { ss.Spec.PodManagementPolicy = "" }, "spec.podManagementPolicy", field.TypeRequired},
+		{"updateStrategy required", func(ss *StatefulSet) { ss.Spec.UpdateStrategy.Type = "" }, "spec.updateStrategy.type", field.TypeRequired},
+		{"claim template name syntax", func(ss *StatefulSet) { ss.Spec.VolumeClaimTemplates[0].Name = "Data" }, "spec.volumeClaimTemplates[0].metadata.name", field.TypeInvalid},
+		{"claim template duplicate", func(ss *StatefulSet) {
+			ss.Spec.VolumeClaimTemplates = append(ss.Spec.VolumeClaimTemplates, ss.Spec.VolumeClaimTemplates[0])
+		}, "spec.volumeClaimTemplates[1].metadata.name", field.TypeDuplicate},
+		{"claim whenDeleted", func(ss *StatefulSet) { ss.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted = "" }, "spec.persistentVolumeClaimRetentionPolicy.whenDeleted", field.TypeNotSupported},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,6 +328,10 @@ func TestDaemonSet(t *testing.T) {
 		}, "spec.updateStrategy.rollingUpdate.maxSurge", field.TypeInvalid},
 		{"type", func(ds *DaemonSet) { ds.Spec.UpdateStrategy.Type = "Canary" }, "spec.updateStrategy.type", field.TypeNotSupported},
 		{"restartPolicy", func(ds *DaemonSet) { ds.Spec.Template.Spec.RestartPolicy = core.RestartPolicyOnFailure }, "spec.template.spec.restartPolicy", field.TypeNotSupported},
+		{"minReadySeconds", func(ds *DaemonSet) { ds.Spec.MinReadySeconds = -1 }, "spec.minReadySeconds", field.TypeInvalid},
+		{"revisionHistoryLimit", func(ds *DaemonSet) { ds.Spec.RevisionHistoryLimit = ptr(int32(-1)) }, "spec.revisionHistoryLimit", field.TypeInvalid},
+		{"type required", func(ds *DaemonSet) { ds.Spec.UpdateStrategy.Type = "" }, "spec.updateStrategy.type", field.TypeRequired},
+		{"maxUnavailable over 100%", func(ds *DaemonSet) { ds.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromString("150%")) }, "spec.updateStrategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -482,6 +482,24 @@ func TestValidateService(t *testing.T) {
 		{"ipFamilies enum", func(s *Service) { s.Spec.IPFamilies = []IPFamily{"IPv5"} }, "spec.ipFamilies[0]", field.TypeNotSupported},
 		{"ipFamilies duplicate", func(s *Service) { s.Spec.IPFamilies = []IPFamily{IPv4Protocol, IPv4Protocol} }, "spec.ipFamilies[1]", field.TypeDuplicate},
 		{"selector label", func(s *Service) { s.Spec.Selector["app"] = "a b" }, "spec.selector[app]", field.TypeInvalid},
+		{"type required", func(s *Service) { s.Spec.Type = "" }, "spec.type", field.TypeRequired},
+		{"port name syntax", func(s *Service) { s.Spec.Ports[1].Name = "HTTPS" }, "spec.ports[1].name", field.TypeInvalid},
+		{"protocol required", func(s *Service) { s.Spec.Ports[0].Protocol = "" }, "spec.ports[0].protocol", field.TypeRequired},
+		{"clusterIPs syntax", func(s *Service) { s.Spec.ClusterIPs = []string{"x"} }, "spec.clusterIPs[0]", field.TypeInvalid},
+		{"clusterIPs count", func(s *Service) { s.Spec.ClusterIPs = []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} }, "spec.clusterIPs", field.TypeInvalid},
+		{"sessionAffinity required", func(s *Service) { s.Spec.SessionAffinity = "" }, "spec.sessionAffinity", field.TypeRequired},
+		{"ClientIP without timeout", func(s *Service) { s.Spec.SessionAffinity = ServiceAffinityClientIP }, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", field.TypeRequired},
+		{"ipFamilyPolicy", func(s *Service) { s.Spec.IPFamilyPolicy = ptr(IPFamilyPolicy("Both")) }, "spec.ipFamilyPolicy", field.TypeNotSupported},
+		{"externalIPs", func(s *Service) { s.Spec.ExternalIPs = []string{"example.com"} }, "spec.externalIPs[0]", field.TypeInvalid},
+		{"externalTrafficPolicy with externalIPs ok", func(s *Service) {
+			s.Spec.ExternalIPs = []string{"203.0.113.1"}
+			s.Spec.ExternalTrafficPolicy = ServiceTrafficPolicyLocal
+		}, "", ""},
+		{"loadBalancerSourceRanges", func(s *Service) {
+			s.Spec.Type = ServiceTypeLoadBalancer
+			s.Spec.LoadBalancerSourceRanges = []string{"10.0.0.0"}
+		}, "spec.loadBalancerSourceRanges[0]", field.TypeInvalid},
+		{"namespace required", func(s *Service) { s.Namespace = "" }, "metadata.namespace", field.TypeRequired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -509,6 +527,8 @@ func TestValidateServiceUpdate(t *testing.T) {
 	errs := ValidateServiceUpdate(s, old)
 	require.NotEmpty(t, errs)
 	assert.Equal(t, "spec.clusterIP", errs[0].Field)
+	s.Spec.ClusterIP, s.Spec.ClusterIPs = "", []string{"10.96.0.12"}
+	expectOnly(t, ValidateServiceUpdate(s, old), "spec.clusterIPs[0]", field.TypeInvalid)
 	s.Spec.Type, s.Spec.ClusterIP, s.Spec.ClusterIPs = ServiceTypeExternalName, "", nil
 	assert.Empty(t, ValidateServiceUpdate(s, old), "switching to ExternalName releases the IP")
 }
@@ -541,6 +561,37 @@ func TestValidateOtherCoreKinds(t *testing.T) {
 		{"pv source", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}}}), "spec", field.TypeRequired},
 		{"pv access mode", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{"ReadSometimes"}, PersistentVolumeSource: PersistentVolumeSource{HostPath: &HostPathVolumeSource{Path: "/d"}}}}), "spec.accessModes[0]", field.TypeNotSupported},
 		{"pvc request", ValidatePersistentVolumeClaim(&PersistentVolumeClaim{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, Spec: PersistentVolumeClaimSpec{AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}}}), "spec.resources.requests[storage]", field.TypeRequired},
+		{"node podCIDRs", ValidateNode(&Node{ObjectMeta: apis.ObjectMeta{Name: "n1"}, Spec: NodeSpec{PodCIDRs: []string{"x"}}}), "spec.podCIDRs[0]", field.TypeInvalid},
+		{"node podCIDRs first", ValidateNode(&Node{ObjectMeta: apis.ObjectMeta{Name: "n1"}, Spec: NodeSpec{PodCIDR: "10.0.0.0/24", PodCIDRs: []string{"10.0.1.0/24"}}}), "spec.podCIDRs", field.TypeInvalid},
+		{"node taint value", ValidateNode(&Node{ObjectMeta: apis.ObjectMeta{Name: "n1"}, Spec: NodeSpec{Taints: []Taint{{Key: "k", Value: "a b", Effect: TaintEffectNoSchedule}}}}), "spec.taints[0].value", field.TypeInvalid},
+		{"node taint effect required", ValidateNode(&Node{ObjectMeta: apis.ObjectMeta{Name: "n1"}, Spec: NodeSpec{Taints: []Taint{{Key: "k"}}}}), "spec.taints[0].effect", field.TypeRequired},
+		{"node capacity", ValidateNode(&Node{ObjectMeta: apis.ObjectMeta{Name: "n1"}, Status: NodeStatus{Capacity: ResourceList{ResourceCPU: resource.MustParse("-1")}}}), "status.capacity[cpu]", field.TypeInvalid},
+		{"node allocatable", ValidateNode(&Node{ObjectMeta: apis.ObjectMeta{Name: "n1"}, Status: NodeStatus{Allocatable: ResourceList{ResourcePods: resource.MustParse("-1")}}}), "status.allocatable[pods]", field.TypeInvalid},
+		{"namespace phase", ValidateNamespace(&Namespace{ObjectMeta: apis.ObjectMeta{Name: "a"}, Status: NamespaceStatus{Phase: "Gone"}}), "status.phase", field.TypeNotSupported},
+		{"endpoints hostname", ValidateEndpoints(&Endpoints{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "d"}, Subsets: []EndpointSubset{{Addresses: []EndpointAddress{{IP: "10.0.0.1", Hostname: "A"}}}}}), "subsets[0].addresses[0].hostname", field.TypeInvalid},
+		{"endpoints nodeName", ValidateEndpoints(&Endpoints{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "d"}, Subsets: []EndpointSubset{{NotReadyAddresses: []EndpointAddress{{IP: "10.0.0.1", NodeName: ptr("N")}}}}}), "subsets[0].notReadyAddresses[0].nodeName", field.TypeInvalid},
+		{"endpoints port name", ValidateEndpoints(&Endpoints{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "d"}, Subsets: []EndpointSubset{{Ports: []EndpointPort{{Name: "a", Port: 1, Protocol: ProtocolTCP}, {Port: 2, Protocol: ProtocolTCP}}}}}), "subsets[0].ports[1].name", field.TypeRequired},
+		{"endpoints protocol", ValidateEndpoints(&Endpoints{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "d"}, Subsets: []EndpointSubset{{Ports: []EndpointPort{{Port: 1, Protocol: "X"}}}}}), "subsets[0].ports[0].protocol", field.TypeNotSupported},
+		{"endpoints protocol required", ValidateEndpoints(&Endpoints{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "d"}, Subsets: []EndpointSubset{{Ports: []EndpointPort{{Port: 1}}}}}), "subsets[0].ports[0].protocol", field.TypeRequired},
+		{"configmap binary key", ValidateConfigMap(&ConfigMap{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, BinaryData: map[string][]byte{"..": {1}}}), "binaryData", field.TypeInvalid},
+		{"configmap key too long", ValidateConfigMap(&ConfigMap{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, Data: map[string]string{strings.Repeat("k", 254): ""}}), "data", field.TypeInvalid},
+		{"secret too big", ValidateSecret(&Secret{ObjectMeta: apis.ObjectMeta{Name: "s", Namespace: "d"}, Data: map[string][]byte{"k": make([]byte, 1<<20+1)}}), "data", field.TypeTooLong},
+		{"secret dockerconfigjson", ValidateSecret(&Secret{ObjectMeta: apis.ObjectMeta{Name: "s", Namespace: "d"}, SecretType: SecretTypeDockerConfigJSON}), "data[.dockerconfigjson]", field.TypeRequired},
+		{"secret dockercfg", ValidateSecret(&Secret{ObjectMeta: apis.ObjectMeta{Name: "s", Namespace: "d"}, SecretType: SecretTypeDockercfg}), "data[.dockercfg]", field.TypeRequired},
+		{"secret ssh", ValidateSecret(&Secret{ObjectMeta: apis.ObjectMeta{Name: "s", Namespace: "d"}, SecretType: SecretTypeSSHAuth}), "data[ssh-privatekey]", field.TypeRequired},
+		{"secret service account", ValidateSecret(&Secret{ObjectMeta: apis.ObjectMeta{Name: "s", Namespace: "d"}, SecretType: SecretTypeServiceAccountToken}), "metadata.annotations[kubernetes.io/service-account.name]", field.TypeRequired},
+		{"event kind", ValidateEvent(&Event{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "a"}, InvolvedObject: ObjectReference{Name: "p"}}), "involvedObject.kind", field.TypeRequired},
+		{"event count", ValidateEvent(&Event{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "a"}, InvolvedObject: ObjectReference{Kind: "Pod", Name: "p"}, Count: -1}), "count", field.TypeInvalid},
+		{"pv reclaim policy", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{HostPath: &HostPathVolumeSource{Path: "/d"}}, PersistentVolumeReclaimPolicy: "Keep"}}), "spec.persistentVolumeReclaimPolicy", field.TypeNotSupported},
+		{"pv volume mode", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{HostPath: &HostPathVolumeSource{Path: "/d"}}, VolumeMode: ptr(PersistentVolumeMode("Raw"))}}), "spec.volumeMode", field.TypeNotSupported},
+		{"pv two sources", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{HostPath: &HostPathVolumeSource{Path: "/d"}, Local: &LocalVolumeSource{Path: "/e"}}}}), "spec", field.TypeForbidden},
+		{"pv hostPath path", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{HostPath: &HostPathVolumeSource{}}}}), "spec.hostPath.path", field.TypeRequired},
+		{"pv local path", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{Local: &LocalVolumeSource{}}}}), "spec.local.path", field.TypeRequired},
+		{"pv csi", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{CSI: &CSIPersistentVolumeSource{Driver: "d"}}}}), "spec.csi", field.TypeRequired},
+		{"pv negative capacity", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("-1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{HostPath: &HostPathVolumeSource{Path: "/d"}}}}), "spec.capacity[storage]", field.TypeInvalid},
+		{"pvc zero request", ValidatePersistentVolumeClaim(&PersistentVolumeClaim{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, Spec: PersistentVolumeClaimSpec{AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, Resources: VolumeResourceRequirements{Requests: ResourceList{ResourceStorage: resource.MustParse("0")}}}}), "spec.resources.requests[storage]", field.TypeInvalid},
+		{"pvc selector", ValidatePersistentVolumeClaim(&PersistentVolumeClaim{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, Spec: PersistentVolumeClaimSpec{AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, Resources: VolumeResourceRequirements{Requests: ResourceList{ResourceStorage: resource.MustParse("1Gi")}}, Selector: &apis.LabelSelector{MatchExpressions: []apis.LabelSelectorRequirement{{Key: "a", Operator: "Is"}}}}}), "spec.selector.matchExpressions[0].operator", field.TypeNotSupported},
+		{"pvc volume mode", ValidatePersistentVolumeClaim(&PersistentVolumeClaim{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, Spec: PersistentVolumeClaimSpec{AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, Resources: VolumeResourceRequirements{Requests: ResourceList{ResourceStorage: resource.MustParse("1Gi")}}, VolumeMode: ptr(PersistentVolumeMode("Raw"))}}), "spec.volumeMode", field.TypeNotSupported},
 		{"pvc access modes", ValidatePersistentVolumeClaim(&PersistentVolumeClaim{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, Spec: PersistentVolumeClaimSpec{Resources: VolumeResourceRequirements{Requests: ResourceList{ResourceStorage: resource.MustParse("1Gi")}}}}), "spec.accessModes", field.TypeRequired},
 	}
 	for _, tt := range tests {
@@ -577,6 +628,18 @@ func TestReplicationController(t *testing.T) {
 	rc = validRC()
 	rc.Spec.Template = nil
 	expectOnly(t, ValidateReplicationController(rc), "spec.template", field.TypeRequired)
+	rc = validRC()
+	rc.Spec.MinReadySeconds = -1
+	expectOnly(t, ValidateReplicationController(rc), "spec.minReadySeconds", field.TypeInvalid)
+	rc = validRC()
+	rc.Spec.Selector = nil
+	expectOnly(t, ValidateReplicationController(rc), "spec.selector", field.TypeRequired)
+	rc = validRC()
+	rc.Spec.Selector = map[string]string{"app": "web", "a b": "c"}
+	rc.Spec.Template.Labels["a b"] = "c"
+	errs := ValidateReplicationController(rc)
+	require.NotEmpty(t, errs)
+	assert.Equal(t, "spec.selector", errs[0].Field)
 }
 
 func TestImmutableUpdates(t *testing.T) {
