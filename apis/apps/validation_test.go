@@ -331,7 +331,9 @@ func TestDaemonSet(t *testing.T) {
 		{"minReadySeconds", func(ds *DaemonSet) { ds.Spec.MinReadySeconds = -1 }, "spec.minReadySeconds", field.TypeInvalid},
 		{"revisionHistoryLimit", func(ds *DaemonSet) { ds.Spec.RevisionHistoryLimit = ptr(int32(-1)) }, "spec.revisionHistoryLimit", field.TypeInvalid},
 		{"type required", func(ds *DaemonSet) { ds.Spec.UpdateStrategy.Type = "" }, "spec.updateStrategy.type", field.TypeRequired},
-		{"maxUnavailable over 100%", func(ds *DaemonSet) { ds.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromString("150%")) }, "spec.updateStrategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
+		{"maxUnavailable over 100%", func(ds *DaemonSet) {
+			ds.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromString("150%"))
+		}, "spec.updateStrategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -104,7 +104,9 @@ func TestIngressClass(t *testing.T) {
 		{func(c *IngressClass) {
 			c.Spec.Parameters = &IngressClassParametersReference{Kind: "K", Name: "x", Scope: ptr("Cluster"), Namespace: ptr("ns")}
 		}, "spec.parameters.namespace"},
-		{func(c *IngressClass) { c.Spec.Parameters = &IngressClassParametersReference{Kind: "K", Name: "x", Scope: ptr("Region")} }, "spec.parameters.scope"},
+		{func(c *IngressClass) {
+			c.Spec.Parameters = &IngressClassParametersReference{Kind: "K", Name: "x", Scope: ptr("Region")}
+		}, "spec.parameters.scope"},
 	} {
 		bad := *c
 		tt.mutate(&bad)
