@@ -1,7 +1,6 @@
 package apps
 
 import (
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -132,7 +131,7 @@ func ValidateDeployment(d *Deployment) field.ErrorList {
 
 // validateSelectorImmutable reports a changed selector (immutable in apps/v1).
 func validateSelectorImmutable(sel, old *apis.LabelSelector) field.ErrorList {
-	if !reflect.DeepEqual(sel, old) {
+	if !apis.SemanticEqual(sel, old) {
 		return field.ErrorList{field.Invalid(specPath.Child("selector"), selectorString(sel), "field is immutable")}
 	}
 	return nil
@@ -261,7 +260,7 @@ func ValidateStatefulSetUpdate(ss, old *StatefulSet) field.ErrorList {
 	mutated.MinReadySeconds = old.Spec.MinReadySeconds
 	mutated.RevisionHistoryLimit = old.Spec.RevisionHistoryLimit
 	mutated.Selector = old.Spec.Selector
-	if !reflect.DeepEqual(mutated, old.Spec) {
+	if !apis.SemanticEqual(mutated, old.Spec) {
 		errs = append(errs, field.Forbidden(specPath, "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'revisionHistoryLimit' and 'minReadySeconds' are forbidden"))
 	}
 	return errs

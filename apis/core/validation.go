@@ -87,7 +87,7 @@ func ValidatePodUpdate(p, old *Pod) field.ErrorList {
 		errs = append(errs, field.Invalid(specPath.Child("activeDeadlineSeconds"), b, "must be less than or equal to the previous value"))
 	}
 	for i, t := range old.Spec.Tolerations {
-		if !slices.ContainsFunc(p.Spec.Tolerations, func(n Toleration) bool { return reflect.DeepEqual(n, t) }) {
+		if !slices.ContainsFunc(p.Spec.Tolerations, func(n Toleration) bool { return apis.SemanticEqual(n, t) }) {
 			errs = append(errs, field.Forbidden(specPath.Child("tolerations").Index(i), "existing toleration can not be modified or removed"))
 		}
 	}
@@ -108,7 +108,7 @@ func ValidatePodUpdate(p, old *Pod) field.ErrorList {
 	mutated.Tolerations = old.Spec.Tolerations
 	mutated.SchedulingGates = old.Spec.SchedulingGates
 	mutated.NodeName = old.Spec.NodeName // checked above
-	if !reflect.DeepEqual(mutated, old.Spec) {
+	if !apis.SemanticEqual(mutated, old.Spec) {
 		errs = append(errs, field.Forbidden(specPath, "pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.schedulingGates` and an unset `spec.nodeName`"))
 	}
 	if len(p.Spec.SchedulingGates) > len(old.Spec.SchedulingGates) {

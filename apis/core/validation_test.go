@@ -676,3 +676,17 @@ func TestValidateObjectMetaExamples(t *testing.T) {
 	assert.Contains(t, errs[0].Error(), "253")
 	assert.Equal(t, fmt.Sprintf("metadata.name: Invalid value: %q: %s", "1web", IsDNS1035Label("1web")[0]), ValidateService(&Service{ObjectMeta: apis.ObjectMeta{Name: "1web", Namespace: "d"}, Spec: ServiceSpec{Type: ServiceTypeClusterIP, ClusterIP: ClusterIPNone, SessionAffinity: ServiceAffinityNone}})[0].Error())
 }
+
+func TestUpdatesIgnoreSpellingOfEmptiness(t *testing.T) {
+	old := validPod()
+	p := validPod()
+	// A client that builds the object afresh may spell "nothing" as an empty
+	// slice or map, and amounts in other units: not a change.
+	p.Spec.NodeSelector = map[string]string{}
+	p.Spec.ImagePullSecrets = []LocalObjectReference{}
+	p.Spec.Containers[0].Resources.Limits[ResourceMemory] = resource.MustParse("536870912") // 512Mi, in another format
+	assert.Empty(t, ValidatePodUpdate(p, old))
+
+	yes := ptr(true)
+	assert.Empty(t, ValidateConfigMapUpdate(&ConfigMap{Immutable: yes, Data: map[string]string{}}, &ConfigMap{Immutable: yes}))
+}
