@@ -57,8 +57,8 @@ func (w Warning) String() string {
 
 // DocumentError is the error for one document of the input.
 type DocumentError struct {
-	Index int    // index of the document in the input, from 0
-	Line  int    // line where the document starts, from 1
+	Index int              // index of the document in the input, from 0
+	Line  int              // line where the document starts, from 1
 	GVK   GroupVersionKind // the document's kind, when decoding got that far
 	Err   error
 }
