@@ -184,6 +184,19 @@ spec:
 	assert.Contains(t, err.Error(), "spec.containers[0].resources.limits[memory]: Invalid value")
 }
 
+// TestDeepCopyEveryBuiltinKind copies random values of every built-in kind
+// and checks each copy is equal to, and shares no memory with, its original.
+func TestDeepCopyEveryBuiltinKind(t *testing.T) {
+	c := manifestCodec(t, false)
+	kinds := c.Scheme.Kinds()
+	require.NotEmpty(t, kinds)
+	for _, k := range kinds {
+		t.Run(k.GVK.Kind, func(t *testing.T) {
+			apis.CheckRandomDeepCopies(t, k.GoType(), 30, 7)
+		})
+	}
+}
+
 func BenchmarkDeepCopyDeployment(b *testing.B) {
 	c := manifestCodec(b, true)
 	objs, _, err := c.DecodeAll(readTestManifest(b, "deployment-by-get-o-yaml.yaml"))
