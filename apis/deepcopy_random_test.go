@@ -158,7 +158,7 @@ func TestDeepCopyRandomValues(t *testing.T) {
 		reflect.TypeFor[*ManagedFieldsEntry](),
 	} {
 		t.Run(typ.String(), func(t *testing.T) {
-			CheckRandomDeepCopies(t, typ, 200, 1)
+			CheckRandomDeepCopies(t, typ, 100, 1)
 		})
 	}
 }

@@ -192,7 +192,7 @@ func TestDeepCopyEveryBuiltinKind(t *testing.T) {
 	require.NotEmpty(t, kinds)
 	for _, k := range kinds {
 		t.Run(k.GVK.Kind, func(t *testing.T) {
-			apis.CheckRandomDeepCopies(t, k.GoType(), 30, 7)
+			apis.CheckRandomDeepCopies(t, k.GoType(), 20, 7)
 		})
 	}
 }
