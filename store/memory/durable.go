@@ -87,7 +87,6 @@ func recoverKV(dir string, opts Options, lock *os.File) (*KV, error) {
 			_ = os.Remove(filepath.Join(dir, snapshotName(rev)))
 		}
 	}
-	snapRev := m.latest
 	var covered []uint64 // segments the snapshot holds entirely
 	for i, seq := range segments {
 		name := segmentName(seq)
@@ -97,7 +96,7 @@ func recoverKV(dir string, opts Options, lock *os.File) (*KV, error) {
 			return nil, fmt.Errorf("memory: open: %w", err)
 		}
 		last := i == len(segments)-1
-		intact, maxRev, err := replaySegment(m, name, data, last)
+		intact, applied, err := replaySegment(m, name, data, last)
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +106,7 @@ func recoverKV(dir string, opts Options, lock *os.File) (*KV, error) {
 				return nil, fmt.Errorf("memory: cut torn tail of %s at offset %d: %w", name, intact, err)
 			}
 		}
-		if !last && maxRev <= snapRev {
+		if !last && !applied {
 			covered = append(covered, seq)
 		}
 	}
