@@ -1,0 +1,62 @@
+package cri_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/gantry-sdk/gantry/kubelet"
+	"github.com/gantry-sdk/gantry/kubelet/cri/critest"
+	"github.com/gantry-sdk/gantry/kubelet/runtimetest"
+)
+
+// env is the package's private containerd; startErr why there is none.
+var (
+	env      *critest.Env
+	startErr error
+)
+
+func TestMain(m *testing.M) {
+	env, startErr = critest.Start(context.Background(), critest.Options{})
+	code := m.Run()
+	if env != nil {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop containerd:", err)
+			code = 1
+		}
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func TestRuntimeSuite(t *testing.T) {
+	critest.Require(t, startErr)
+	ctx := context.Background()
+	rt, err := env.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	runtimetest.Run(t, runtimetest.Harness{
+		Runtime:      rt,
+		Image:        critest.BusyboxImage,
+		CgroupParent: env.CgroupParent,
+		LogDir:       env.LogDir,
+		Real:         true,
+		Reconnect: func(ctx context.Context) (kubelet.Runtime, func(), error) {
+			rt, err := env.Dial(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			return rt, func() { rt.Close() }, nil
+		},
+	})
+}
