@@ -3,21 +3,23 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/gantry-sdk/gantry/apis"
+	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/apis/field"
 	"github.com/gantry-sdk/gantry/apis/fields"
 	"github.com/gantry-sdk/gantry/apis/labels"
-	"github.com/gantry-sdk/gantry/apis/core"
 )
 
 // DefaultMaxObjectSize is the largest encoded object the store accepts unless
@@ -70,6 +72,10 @@ type ObjectStore struct {
 	mutating   []Admitter
 	validating []Admitter
 	grace      GracePeriodFunc
+	nsMu       sync.Mutex
+	nsCache    map[string]nsState // namespace key -> its state at a mod revision
+	lblMu      sync.RWMutex
+	lblCache   map[string]labelsEntry // object key -> its labels at a mod revision
 }
 
 var _ Store = (*ObjectStore)(nil)
@@ -92,6 +98,8 @@ func New(kv KV, scheme *apis.Scheme, opts Options) (*ObjectStore, error) {
 		mutating:   slices.Clone(opts.Mutating),
 		validating: slices.Clone(opts.Validating),
 		grace:      opts.GracePeriod,
+		nsCache:    map[string]nsState{},
+		lblCache:   map[string]labelsEntry{},
 	}
 	if s.codec == nil {
 		s.codec = JSONCodec{}
@@ -218,23 +226,31 @@ func (s *ObjectStore) clone(k *apis.KindInfo, obj apis.Object) (apis.Object, err
 	return out, nil
 }
 
-// read returns the current (rev 0) or past state of one object and its KV entry.
-func (s *ObjectStore) read(ctx context.Context, k *apis.KindInfo, key apis.Key, rev int64) (apis.Object, *KeyValue, error) {
+// readKV returns the current (rev 0) or past KV entry of one object.
+func (s *ObjectStore) readKV(ctx context.Context, k *apis.KindInfo, key apis.Key, rev int64) (*KeyValue, error) {
 	kvKey := s.objectKey(k, key)
 	// The exact key sorts first among the keys it prefixes.
 	page, err := s.kv.Range(ctx, kvKey, RangeOptions{Revision: rev, Limit: 1})
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: get %s %q: %w", k.GroupResource(), key, err)
+		return nil, fmt.Errorf("store: get %s %q: %w", k.GroupResource(), key, err)
 	}
 	if len(page.KVs) == 0 || page.KVs[0].Key != kvKey {
-		return nil, nil, notFound(k, key)
+		return nil, notFound(k, key)
 	}
-	kv := page.KVs[0]
-	obj, err := s.decode(k, kvKey, kv.Value, kv.ModRevision)
+	return &page.KVs[0], nil
+}
+
+// read returns the current (rev 0) or past state of one object and its KV entry.
+func (s *ObjectStore) read(ctx context.Context, k *apis.KindInfo, key apis.Key, rev int64) (apis.Object, *KeyValue, error) {
+	kv, err := s.readKV(ctx, k, key, rev)
 	if err != nil {
 		return nil, nil, err
 	}
-	return obj, &kv, nil
+	obj, err := s.decode(k, kv.Key, kv.Value, kv.ModRevision)
+	if err != nil {
+		return nil, nil, err
+	}
+	return obj, kv, nil
 }
 
 func parseResourceVersion(k *apis.KindInfo, name, rv string) (int64, error) {
@@ -277,6 +293,51 @@ func (sel selection) matches(obj apis.Object) bool {
 	}
 	return true
 }
+
+// labelsProbe is the part of a JSON-encoded object a label selector needs.
+type labelsProbe struct {
+	Metadata struct {
+		Labels map[string]string `json:"labels"`
+	} `json:"metadata"`
+}
+
+// mayMatchLabels reports whether a stored value can match sel's labels,
+// decoding only its labels when the codec is JSON, and remembering them per
+// key and mod revision (a value at a revision never changes): a selective
+// List then fully decodes only the objects it returns. Values it cannot
+// probe may match.
+func (s *ObjectStore) mayMatchLabels(sel selection, kv *KeyValue) bool {
+	if sel.labels == nil || sel.labels.Empty() {
+		return true
+	}
+	if _, ok := s.codec.(JSONCodec); !ok {
+		return true
+	}
+	s.lblMu.RLock()
+	e, ok := s.lblCache[kv.Key]
+	s.lblMu.RUnlock()
+	if !ok || e.modRevision != kv.ModRevision {
+		var p labelsProbe
+		if err := json.Unmarshal(kv.Value, &p); err != nil {
+			return true // the full decode reports the error
+		}
+		e = labelsEntry{modRevision: kv.ModRevision, labels: p.Metadata.Labels}
+		s.lblMu.Lock()
+		if len(s.lblCache) >= maxLabelsCache {
+			clear(s.lblCache) // bounded: start over rather than grow with the store
+		}
+		s.lblCache[kv.Key] = e
+		s.lblMu.Unlock()
+	}
+	return sel.labels.Matches(labels.Set(e.labels))
+}
+
+type labelsEntry struct {
+	modRevision int64
+	labels      map[string]string // never modified once cached
+}
+
+const maxLabelsCache = 1 << 16
 
 // scope returns the namespace a List or Watch reads: opts' namespace, or the
 // one a field selector pins, so that the range is as narrow as possible.
@@ -333,6 +394,9 @@ func (s *ObjectStore) List(ctx context.Context, gvk apis.GroupVersionKind, opts 
 		out.Revision = rev
 		for i := range page.KVs {
 			kv := &page.KVs[i]
+			if filtered && !s.mayMatchLabels(sel, kv) {
+				continue
+			}
 			obj, err := s.decode(k, kv.Key, kv.Value, kv.ModRevision)
 			if err != nil {
 				return nil, err
@@ -615,15 +679,50 @@ func (s *ObjectStore) checkNamespace(ctx context.Context, k *apis.KindInfo, key 
 	if err != nil {
 		return Compare{}, fmt.Errorf("store: create %s %q: namespaced kinds need the v1 Namespace kind in the scheme: %w", k.GroupResource(), key, err)
 	}
-	ns, nsKV, err := s.read(ctx, nsKind, apis.Key{Name: key.Namespace}, 0)
+	nsKV, err := s.readKV(ctx, nsKind, apis.Key{Name: key.Namespace}, 0)
 	if err != nil {
 		return Compare{}, fmt.Errorf("store: create %s %q: %w", k.GroupResource(), key, err)
 	}
-	if ns.Meta().DeletionTimestamp != nil {
+	terminating, err := s.namespaceTerminating(nsKind, nsKV)
+	if err != nil {
+		return Compare{}, err
+	}
+	if terminating {
 		return Compare{}, invalid(k, key.Name, field.Forbidden(field.NewPath("metadata", "namespace"),
 			fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", key.Namespace)))
 	}
 	return Compare{Key: nsKV.Key, ModRevision: nsKV.ModRevision}, nil
+}
+
+// namespaceTerminating reports whether a namespace, as stored in kv, has a
+// deletionTimestamp. The answer is cached per mod revision: every namespaced
+// create asks, and decoding the namespace each time would dominate its cost.
+func (s *ObjectStore) namespaceTerminating(nsKind *apis.KindInfo, kv *KeyValue) (bool, error) {
+	s.nsMu.Lock()
+	c, ok := s.nsCache[kv.Key]
+	s.nsMu.Unlock()
+	if ok && c.modRevision == kv.ModRevision {
+		return c.terminating, nil
+	}
+	ns, err := s.decode(nsKind, kv.Key, kv.Value, kv.ModRevision)
+	if err != nil {
+		return false, err
+	}
+	st := nsState{modRevision: kv.ModRevision, terminating: ns.Meta().DeletionTimestamp != nil}
+	s.nsMu.Lock()
+	if len(s.nsCache) >= maxNamespaceCache {
+		clear(s.nsCache) // namespaces churn: start over rather than grow without bound
+	}
+	s.nsCache[kv.Key] = st
+	s.nsMu.Unlock()
+	return st.terminating, nil
+}
+
+const maxNamespaceCache = 4096
+
+type nsState struct {
+	modRevision int64
+	terminating bool
 }
 
 // Update replaces an object's metadata and spec; its status is kept.
