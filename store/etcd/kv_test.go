@@ -425,3 +425,8 @@ func TestTxnWithoutChangesKeepsRevision(t *testing.T) {
 	require.Equal(t, rev, got)
 
 }
+
+func TestFirstWriteOfNewEtcdIsRevisionTwo(t *testing.T) {
+	kv, _ := newKV(t, "")
+	require.EqualValues(t, 2, put(t, kv, "k", "v"), "as the package doc says")
+}
