@@ -63,6 +63,9 @@ func (kv *KV) Range(ctx context.Context, prefix string, opts store.RangeOptions)
 		return store.Page{}, fmt.Errorf("etcd: range %q: negative revision %d or limit %d: %w",
 			prefix, opts.Revision, opts.Limit, store.ErrInvalid)
 	}
+	if err := kv.closed("range %q", prefix); err != nil {
+		return store.Page{}, err
+	}
 	key, end := kv.keyRange(prefix)
 	if opts.After != "" {
 		// The smallest key after After: After followed by a zero byte.
@@ -108,6 +111,9 @@ func (kv *KV) Range(ctx context.Context, prefix string, opts store.RangeOptions)
 // revisions, which the same etcd transaction reads on its else branch.
 func (kv *KV) Txn(ctx context.Context, txn store.Txn) (int64, error) {
 	if err := validate(txn); err != nil {
+		return 0, err
+	}
+	if err := kv.closed("txn of %d ops", len(txn.Then)); err != nil {
 		return 0, err
 	}
 	cmps := make([]clientv3.Cmp, len(txn.If))
@@ -196,6 +202,10 @@ func (kv *KV) Watch(ctx context.Context, prefix string, opts store.KVWatchOption
 			yield(store.Event{}, fmt.Errorf("etcd: watch %q: negative revision %d: %w", prefix, opts.FromRevision, store.ErrInvalid))
 			return
 		}
+		if err := kv.closed("watch %q", prefix); err != nil {
+			yield(store.Event{}, err)
+			return
+		}
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		key, end := kv.keyRange(prefix)
@@ -243,6 +253,9 @@ func (kv *KV) Compact(ctx context.Context, rev int64) error {
 	if rev <= 0 {
 		return fmt.Errorf("etcd: compact at revision %d: must be positive: %w", rev, store.ErrInvalid)
 	}
+	if err := kv.closed("compact at revision %d", rev); err != nil {
+		return err
+	}
 	if _, err := kv.client.Compact(ctx, rev); err != nil {
 		return kv.translate(err, "compact at revision %d", rev)
 	}
@@ -274,6 +287,15 @@ func (kv *KV) keyValue(e *mvccpb.KeyValue) store.KeyValue {
 		ModRevision:    e.ModRevision,
 		Version:        e.Version,
 	}
+}
+
+// closed returns store.ErrClosed once the client is closed: the client
+// itself would retry against its closing connection for seconds first.
+func (kv *KV) closed(format string, args ...any) error {
+	if kv.client.Ctx().Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("etcd: %s: client closed: %w", fmt.Sprintf(format, args...), store.ErrClosed)
 }
 
 // translate wraps an etcd client error with what was being done and, where
