@@ -86,6 +86,7 @@ var storeTests = []struct {
 	{"List/Namespace", testListNamespace},
 	{"List/LabelSelector", testListLabelSelector},
 	{"List/FieldSelector", testListFieldSelector},
+	{"List/SelectorAfterChanges", testListSelectorAfterChanges},
 	{"List/Pagination", testListPagination},
 	{"List/PaginationWithSelector", testListPaginationWithSelector},
 	{"List/BadContinue", testListBadContinue},
@@ -1040,6 +1041,29 @@ func testListFieldSelector(t *testing.T, e *env) {
 	l, err := e.widgets.List(e.ctx, store.ListOptions{Labels: mustLabels(t, "app=web"), Fields: mustFields(t, "spec.nodeName=n1")})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"default/web-1"}, names(l.Items))
+}
+
+// Selective lists see every write: nothing a store remembers about an
+// object's labels outlives a change to them.
+func testListSelectorAfterChanges(t *testing.T, e *env) {
+	web := mustLabels(t, "app=web")
+	count := func(sel labels.Selector) int {
+		l, err := e.widgets.List(e.ctx, store.ListOptions{Labels: sel})
+		require.NoError(t, err)
+		return len(l.Items)
+	}
+	w := e.create(widget("default", "a", withLabels("app", "web")))
+	require.Equal(t, 1, count(web))
+	w.Labels["app"] = "db"
+	w, err := e.widgets.Update(e.ctx, w, store.WriteOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 0, count(web))
+	assert.Equal(t, 1, count(mustLabels(t, "app=db")))
+	_, err = e.widgets.Delete(e.ctx, apis.KeyOf(w), store.DeleteOptions{})
+	require.NoError(t, err)
+	e.create(widget("default", "a", withLabels("app", "web")))
+	assert.Equal(t, 1, count(web))
+	assert.Equal(t, 0, count(mustLabels(t, "app=db")))
 }
 
 func testListPagination(t *testing.T, e *env) {
