@@ -51,19 +51,31 @@ func BenchmarkCreate(b *testing.B) {
 	})
 }
 
+// BenchmarkGet compares Get (a range read plus a JSON decode) with the bare
+// KV read under it.
 func BenchmarkGet(b *testing.B) {
-	s, _ := openStore(b, store.Options{})
+	s, kv := openStore(b, store.Options{})
 	widgets := store.For[*Widget](s)
 	ctx := context.Background()
 	_, err := widgets.Create(ctx, benchWidget("a"), store.WriteOptions{})
 	require.NoError(b, err)
-	key := apis.Key{Namespace: "default", Name: "a"}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := widgets.Get(ctx, key, store.GetOptions{}); err != nil {
-			b.Fatal(err)
+	b.Run("store", func(b *testing.B) {
+		key := apis.Key{Namespace: "default", Name: "a"}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := widgets.Get(ctx, key, store.GetOptions{}); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
+	b.Run("kv-baseline", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if p, err := kv.Range(ctx, "/test.gantry.dev/widgets/default/a", store.RangeOptions{Limit: 1}); err != nil || len(p.KVs) != 1 {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkUpdate(b *testing.B) {
@@ -82,9 +94,9 @@ func BenchmarkUpdate(b *testing.B) {
 }
 
 // BenchmarkList10kLabelSelector lists 10,000 widgets of which 1 in 10
-// matches the selector.
+// matches the selector, against the bare KV range over the same keys.
 func BenchmarkList10kLabelSelector(b *testing.B) {
-	s, _ := openStore(b, store.Options{})
+	s, kv := openStore(b, store.Options{})
 	widgets := store.For[*Widget](s)
 	ctx := context.Background()
 	for i := range 10_000 {
@@ -97,14 +109,24 @@ func BenchmarkList10kLabelSelector(b *testing.B) {
 	}
 	sel, err := labels.Parse("app=db")
 	require.NoError(b, err)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		l, err := widgets.List(ctx, store.ListOptions{Labels: sel})
-		if err != nil || len(l.Items) != 1000 {
-			b.Fatal(err, len(l.Items))
+	b.Run("store", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			l, err := widgets.List(ctx, store.ListOptions{Labels: sel})
+			if err != nil || len(l.Items) != 1000 {
+				b.Fatal(err, len(l.Items))
+			}
 		}
-	}
+	})
+	b.Run("kv-range-baseline", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p, err := kv.Range(ctx, "/test.gantry.dev/widgets/", store.RangeOptions{})
+			if err != nil || len(p.KVs) != 10_000 {
+				b.Fatal(err, len(p.KVs))
+			}
+		}
+	})
 }
 
 // BenchmarkWatchFanOut measures one update reaching every one of N watchers
