@@ -30,6 +30,9 @@ const DefaultMaxObjectSize = 3 << 19
 // only repeat when another writer got in between a read and its compare.
 const maxAttempts = 1000
 
+// immortalNamespaces cannot be deleted (Kubernetes' NamespaceLifecycle admission).
+var immortalNamespaces = []string{core.NamespaceDefault, core.NamespaceSystem, core.NamespacePublic}
+
 // namespaceGVK is the kind whose objects namespaced objects must live in.
 var namespaceGVK = apis.GroupVersionKind{Version: "v1", Kind: "Namespace"}
 
@@ -530,7 +533,11 @@ func validateMeta(k *apis.KindInfo, m *apis.ObjectMeta, generated bool) field.Er
 		if generated {
 			at, val = p.Child("generateName"), m.GenerateName
 		}
-		for _, msg := range apis.IsDNS1123Subdomain(m.Name) {
+		check := apis.IsDNS1123Subdomain
+		if k.GVK == namespaceGVK {
+			check = apis.IsDNS1123Label // namespaces are a segment of their objects' names
+		}
+		for _, msg := range check(m.Name) {
 			errs = append(errs, field.Invalid(at, val, msg))
 		}
 	}
@@ -941,6 +948,9 @@ func (s *ObjectStore) Delete(ctx context.Context, gvk apis.GroupVersionKind, key
 	default:
 		return nil, invalid(k, key.Name, field.NotSupported(field.NewPath("propagationPolicy"), string(opts.PropagationPolicy),
 			[]string{string(PropagateBackground), string(PropagateForeground), string(PropagateOrphan)}))
+	}
+	if k.GVK == namespaceGVK && slices.Contains(immortalNamespaces, key.Name) {
+		return nil, fmt.Errorf("%w: DELETE namespaces %q: this namespace may not be deleted", ErrDenied, key.Name)
 	}
 	kvKey := s.objectKey(k, key)
 	for attempt := 0; attempt < maxAttempts; attempt++ {

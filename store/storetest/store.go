@@ -59,6 +59,8 @@ var storeTests = []struct {
 	{"Namespace/Missing", testNamespaceMissing},
 	{"Namespace/Terminating", testNamespaceTerminating},
 	{"Namespace/Required", testNamespaceRequired},
+	{"Namespace/Immortal", testNamespaceImmortal},
+	{"Namespace/NameIsLabel", testNamespaceNameIsLabel},
 	{"Namespace/ClusterScopedRefusesNamespace", testClusterScopedRefusesNamespace},
 	{"ResourceVersion/IsRevision", testResourceVersionIsRevision},
 	{"Get/NotFound", testGetNotFound},
@@ -501,6 +503,21 @@ func testNamespaceRequired(t *testing.T, e *env) {
 	hasFieldError(t, err, "metadata.namespace")
 	_, err = e.widgets.Create(e.ctx, widget("Not_A_Label", "a"), store.WriteOptions{})
 	require.Error(t, err)
+}
+
+func testNamespaceImmortal(t *testing.T, e *env) {
+	before := e.snapshot()
+	for _, name := range []string{core.NamespaceDefault, core.NamespaceSystem, core.NamespacePublic} {
+		_, err := e.nss.Delete(e.ctx, apis.Key{Name: name}, store.DeleteOptions{})
+		require.ErrorIs(t, err, store.ErrDenied, name)
+		assert.Contains(t, err.Error(), "may not be deleted")
+	}
+	assert.Equal(t, before, e.snapshot())
+}
+
+func testNamespaceNameIsLabel(t *testing.T, e *env) {
+	_, err := e.nss.Create(e.ctx, &core.Namespace{ObjectMeta: apis.ObjectMeta{Name: "a.b"}}, store.WriteOptions{})
+	hasFieldError(t, err, "metadata.name")
 }
 
 func testClusterScopedRefusesNamespace(t *testing.T, e *env) {
