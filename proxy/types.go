@@ -183,14 +183,30 @@ func (s Service) Selected() []Backend {
 // chooses from uniformly: a backend of weight w appears w times. The order is
 // the order of Backends, so equal services give equal slots.
 func (s Service) Slots() []netip.AddrPort {
-	sel := s.Selected()
-	out := make([]netip.AddrPort, 0, len(sel))
-	for _, b := range sel {
-		w := int(b.Weight)
-		if w == 0 {
-			w = 1
+	// One pass to decide which backends are selected, one to expand them;
+	// no intermediate slice, since datapaths call this for every service.
+	ready, n := false, 0
+	for _, b := range s.Backends {
+		if b.Ready {
+			ready = true
+			break
 		}
-		for range w {
+	}
+	sel := func(b Backend) bool { return b.Ready || (!ready && b.Serving && b.Terminating) }
+	for _, b := range s.Backends {
+		if sel(b) {
+			n += max(int(b.Weight), 1)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]netip.AddrPort, 0, n)
+	for _, b := range s.Backends {
+		if !sel(b) {
+			continue
+		}
+		for range max(int(b.Weight), 1) {
 			out = append(out, b.Addr)
 		}
 	}

@@ -231,3 +231,9 @@ func (m *Metrics) forController(name string) *controllerMetrics {
 }
 
 func seconds(d time.Duration) float64 { return d.Seconds() }
+
+// LeaderStatusGauge returns the leader_election_master_status gauge of the
+// lease called name (for tests and health checks).
+func (m *Metrics) LeaderStatusGauge(name string) prometheus.Gauge {
+	return m.leaderStatus.WithLabelValues(name)
+}

@@ -224,7 +224,7 @@ func fromBig(b *big.Int, scale int64, f Format) (Quantity, error) {
 		var d big.Int
 		d.QuoRem(b, ten, &r)
 		if r.Sign() != 0 {
-			return Quantity{}, fmt.Errorf("%w: more significant digits than an int64 holds", ErrRange)
+			return Quantity{}, fmt.Errorf("%w: more significant digits than an int64 holds (the largest exact amount is about 9.2e18 units)", ErrRange)
 		}
 		b = &d
 		scale++
@@ -246,7 +246,7 @@ func roundToMinScale(b *big.Int, scale int32) (Quantity, error) {
 		q.Sub(&q, big.NewInt(1))
 	}
 	if !q.IsInt64() {
-		return Quantity{}, fmt.Errorf("%w: more significant digits than an int64 holds", ErrRange)
+		return Quantity{}, fmt.Errorf("%w: more significant digits than an int64 holds (the largest exact amount is about 9.2e18 units)", ErrRange)
 	}
 	return normalize(q.Int64(), minScale, DecimalSI), nil
 }

@@ -44,7 +44,9 @@ func newDatapath(t *testing.T, kind datapath.Kind) (proxy.Datapath, func()) {
 	return dp, enter
 }
 
-func itoa(i int) string { return string(rune('0'+i/100%10)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10)) }
+func itoa(i int) string {
+	return string(rune('0'+i/100%10)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10))
+}
 
 func TestSuiteEBPF(t *testing.T) {
 	proxytest.Run(t, proxytest.Harness{

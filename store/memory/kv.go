@@ -77,6 +77,8 @@ type KV struct {
 	closed  bool
 	failed  error // a log write failed: the KV refuses everything after
 
+	log *durability // nil for a purely in-memory KV
+
 
 }
 
@@ -99,6 +101,9 @@ func (s *KV) Close() error {
 	close(s.notify)
 	s.notify = make(chan struct{})
 	s.mu.Unlock()
+	if s.log != nil {
+		return s.log.close()
+	}
 	return nil
 }
 
@@ -227,6 +232,9 @@ func (s *KV) Txn(ctx context.Context, txn store.Txn) (int64, error) {
 	if err := s.validate(txn); err != nil {
 		return 0, err
 	}
+	if s.log != nil {
+		return s.log.submit(txn, 0)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.usable(); err != nil {
@@ -260,6 +268,10 @@ func (s *KV) Compact(ctx context.Context, rev int64) error {
 	}
 	if rev <= 0 {
 		return fmt.Errorf("memory: compact at revision %d: %w", rev, store.ErrInvalid)
+	}
+	if s.log != nil {
+		_, err := s.log.submit(store.Txn{}, rev)
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

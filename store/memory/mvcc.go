@@ -152,6 +152,9 @@ func (m *mvcc) apply(rev int64, ws []write) {
 			ev.KV = store.KeyValue{Key: h.key, ModRevision: rev}
 		} else {
 			nv := version{modRev: rev, createRev: rev, ver: 1, sub: int32(i), value: w.value}
+			if len(nv.value) == 0 {
+				nv.value = nil // one form for an empty value, whichever path wrote it
+			}
 			if prev != nil {
 				nv.createRev, nv.ver = prev.createRev, prev.ver+1
 			}

@@ -52,6 +52,7 @@ type Env struct {
 
 	cmd     *exec.Cmd
 	waitErr chan error
+	archive []byte // the test images, an OCI image-layout tar
 }
 
 // Options tune Start; the zero value works.
@@ -119,9 +120,10 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	}
 	e.cmd = exec.Command("containerd", "--config", filepath.Join(dir, "config.toml"))
 	e.cmd.Stdout, e.cmd.Stderr = logf, logf
-	// Its own process group: a test binary killed by a signal does not take the
-	// daemon's shims down mid-write, and Stop signals only this daemon.
-	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so a ^C to the test reaches the daemon through
+	// Pdeathsig only: a test binary that dies (timeout, kill) still takes its
+	// daemon down instead of leaving it running.
+	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := e.cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("critest: start containerd: %w", err)
@@ -146,10 +148,24 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	); err != nil {
 		return nil, err
 	}
-	if _, err := rt.ImportImage(ctx, &archive); err != nil {
+	e.archive = archive.Bytes()
+	if _, err := rt.ImportImage(ctx, bytes.NewReader(e.archive)); err != nil {
 		return nil, fmt.Errorf("critest: import test images: %w", err)
 	}
 	return e, nil
+}
+
+// ImageArchive returns the test images as an OCI image-layout tar.
+func (e *Env) ImageArchive() []byte { return e.archive }
+
+// Ctr runs ctr against the daemon in the containerd namespace ns.
+func (e *Env) Ctr(ctx context.Context, ns string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "ctr", append([]string{"--address", e.Socket, "--namespace", ns}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("critest: ctr %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return out, nil
 }
 
 // Dial returns a new CRI client of the daemon with an importer into it.
