@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -214,17 +215,13 @@ func (s *ObjectStore) decode(k *apis.KindInfo, key string, data []byte, rev int6
 	return obj, nil
 }
 
-// clone returns a deep copy of obj (through the codec), so that the caller's
-// object is never retained or changed.
+// clone returns a deep copy of obj, so that the caller's object is never
+// retained or changed.
 func (s *ObjectStore) clone(k *apis.KindInfo, obj apis.Object) (apis.Object, error) {
-	data, err := s.codec.Encode(obj)
-	if err != nil {
-		return nil, fmt.Errorf("store: encode %s: %w", k.GVK.Kind, err)
+	if v := reflect.ValueOf(obj); v.Kind() != reflect.Pointer || v.IsNil() {
+		return nil, fmt.Errorf("store: %s: got %T, want a non-nil pointer", k.GVK.Kind, obj)
 	}
-	out := k.New()
-	if err := s.codec.Decode(data, out); err != nil {
-		return nil, fmt.Errorf("store: decode %s: %w", k.GVK.Kind, err)
-	}
+	out := apis.DeepCopy(obj)
 	out.Type().SetGroupVersionKind(k.GVK)
 	return out, nil
 }

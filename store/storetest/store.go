@@ -457,6 +457,13 @@ func testUnknownKind(t *testing.T, e *env) {
 	require.ErrorIs(t, err, apis.ErrUnknownKind)
 	_, err = e.s.Create(e.ctx, nil, store.WriteOptions{})
 	require.Error(t, err)
+	// A typed nil is bad input too: an error, never a panic.
+	_, err = e.widgets.Create(e.ctx, nil, store.WriteOptions{})
+	require.Error(t, err)
+	_, err = e.widgets.Update(e.ctx, nil, store.WriteOptions{})
+	require.Error(t, err)
+	_, err = e.widgets.UpdateStatus(e.ctx, nil, store.WriteOptions{})
+	require.Error(t, err)
 }
 
 // ---- namespaces ----
