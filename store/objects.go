@@ -803,7 +803,7 @@ func (s *ObjectStore) update(ctx context.Context, in apis.Object, opts WriteOpti
 		nm := next.Meta()
 		// Removing the last finalizer of a marked object (whose grace period is
 		// over) deletes it.
-		deleteNow := nm.DeletionTimestamp != nil && len(nm.Finalizers) == 0 &&
+		deleteNow := nm.DeletionTimestamp != nil && len(nm.Finalizers) == 0 && len(specFinalizers(k, next)) == 0 &&
 			(nm.DeletionGracePeriodSeconds == nil || *nm.DeletionGracePeriodSeconds == 0)
 		if opts.DryRun {
 			return s.decode(k, kvKey, data, curKV.ModRevision)
@@ -903,6 +903,10 @@ func (s *ObjectStore) prepareUpdate(ctx context.Context, k *apis.KindInfo, obj, 
 		if added := newFinalizers(m.Finalizers, cm.Finalizers); len(added) > 0 {
 			errs = append(errs, field.Forbidden(p.Child("finalizers"),
 				fmt.Sprintf("no new finalizers can be added if the object is being deleted, found new finalizers %q", added)))
+		}
+		if added := newFinalizers(specFinalizers(k, obj), specFinalizers(k, cur)); len(added) > 0 {
+			errs = append(errs, field.Forbidden(field.NewPath("spec", "finalizers"),
+				fmt.Sprintf("no new finalizers can be added if the namespace is being deleted, found new finalizers %q", added)))
 		}
 	}
 	errs = append(errs, k.ValidateUpdate(obj, cur)...)
@@ -1061,12 +1065,17 @@ func (s *ObjectStore) planDelete(k *apis.KindInfo, cur apis.Object, opts DeleteO
 	if graceful {
 		return next, deleteMark, nil
 	}
-	if len(m.Finalizers) == 0 {
+	if len(m.Finalizers) == 0 && len(specFinalizers(k, next)) == 0 {
 		return cur, deleteNow, nil
 	}
 	// Finalizers remain: mark the object; their owners remove them.
 	if m.DeletionTimestamp == nil {
 		m.Generation++
+	}
+	if k.GVK == namespaceGVK {
+		if v, ok := fieldPath(next, "Status", "Phase"); ok && v.Kind() == reflect.String && v.CanSet() {
+			v.SetString(string(core.NamespaceTerminating))
+		}
 	}
 	if m.DeletionTimestamp == nil || m.DeletionTimestamp.After(now) {
 		t := apis.NewTime(now)
@@ -1075,6 +1084,24 @@ func (s *ObjectStore) planDelete(k *apis.KindInfo, cur apis.Object, opts DeleteO
 	zero := int64(0)
 	m.DeletionGracePeriodSeconds = &zero
 	return next, deleteMark, nil
+}
+
+// specFinalizers returns a namespace's spec.finalizers, which hold it like
+// metadata finalizers do (the namespace controller's "kubernetes" finalizer
+// stays until the namespace is empty); nil for every other kind.
+func specFinalizers(k *apis.KindInfo, obj apis.Object) []string {
+	if k.GVK != namespaceGVK {
+		return nil
+	}
+	v, ok := fieldPath(obj, "Spec", "Finalizers")
+	if !ok || v.Kind() != reflect.Slice || v.Type().Elem().Kind() != reflect.String {
+		return nil
+	}
+	out := make([]string, v.Len())
+	for i := range out {
+		out[i] = v.Index(i).String()
+	}
+	return out
 }
 
 // applyPropagation sets the garbage-collection finalizers an explicit policy

@@ -60,6 +60,7 @@ var storeTests = []struct {
 	{"Namespace/Terminating", testNamespaceTerminating},
 	{"Namespace/Required", testNamespaceRequired},
 	{"Namespace/Immortal", testNamespaceImmortal},
+	{"Namespace/SpecFinalizers", testNamespaceSpecFinalizers},
 	{"Namespace/NameIsLabel", testNamespaceNameIsLabel},
 	{"Namespace/ClusterScopedRefusesNamespace", testClusterScopedRefusesNamespace},
 	{"ResourceVersion/IsRevision", testResourceVersionIsRevision},
@@ -520,6 +521,37 @@ func testNamespaceImmortal(t *testing.T, e *env) {
 		assert.Contains(t, err.Error(), "may not be deleted")
 	}
 	assert.Equal(t, before, e.snapshot())
+}
+
+// A namespace's spec.finalizers hold it like metadata finalizers: deleting it
+// marks it Terminating until they are gone.
+func testNamespaceSpecFinalizers(t *testing.T, e *env) {
+	_, err := e.nss.Create(e.ctx, &core.Namespace{ObjectMeta: apis.ObjectMeta{Name: "held"},
+		Spec: core.NamespaceSpec{Finalizers: []string{"kubernetes"}}}, store.WriteOptions{})
+	require.NoError(t, err)
+	e.create(widget("held", "a"))
+	marked, err := e.nss.Delete(e.ctx, apis.Key{Name: "held"}, store.DeleteOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, marked.DeletionTimestamp)
+	assert.Equal(t, core.NamespaceTerminating, marked.Status.Phase)
+	_, err = e.widgets.Create(e.ctx, widget("held", "b"), store.WriteOptions{})
+	hasFieldError(t, err, "metadata.namespace")
+
+	before := e.snapshot()
+	again, err := e.nss.Delete(e.ctx, apis.Key{Name: "held"}, store.DeleteOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, marked, again)
+	c := *marked
+	c.Spec.Finalizers = []string{"kubernetes", "example.com/more"}
+	_, err = e.nss.Update(e.ctx, &c, store.WriteOptions{})
+	hasFieldError(t, err, "spec.finalizers")
+	assert.Equal(t, before, e.snapshot())
+
+	marked.Spec.Finalizers = nil
+	_, err = e.nss.Update(e.ctx, marked, store.WriteOptions{})
+	require.NoError(t, err)
+	_, err = e.nss.Get(e.ctx, apis.Key{Name: "held"}, store.GetOptions{})
+	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
 func testNamespaceNameIsLabel(t *testing.T, e *env) {
