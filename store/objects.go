@@ -80,6 +80,9 @@ type ObjectStore struct {
 	nsCache    map[string]nsState // namespace key -> its state at a mod revision
 	lblMu      sync.RWMutex
 	lblCache   map[string]labelsEntry // object key -> its labels at a mod revision
+	tplMu      sync.Mutex
+	tplCache   map[templateKey]apis.Object // decoded watch values, shared read-only
+	tplBytes   int
 }
 
 var _ Store = (*ObjectStore)(nil)
@@ -104,6 +107,7 @@ func New(kv KV, scheme *apis.Scheme, opts Options) (*ObjectStore, error) {
 		grace:      opts.GracePeriod,
 		nsCache:    map[string]nsState{},
 		lblCache:   map[string]labelsEntry{},
+		tplCache:   map[templateKey]apis.Object{},
 	}
 	if s.codec == nil {
 		s.codec = JSONCodec{}
@@ -462,13 +466,13 @@ func (s *ObjectStore) translate(k *apis.KindInfo, sel selection, ev Event, bookm
 		if ev.Prev == nil {
 			return WatchEvent{}, false, nil // deleted before we knew it: nothing to report
 		}
-		old, err := s.decode(k, ev.Prev.Key, ev.Prev.Value, ev.Revision)
+		old, err := s.template(k, ev.Prev)
 		if err != nil || !sel.matches(old) {
 			return WatchEvent{}, false, err
 		}
-		return WatchEvent{Type: WatchDeleted, Object: old, Revision: ev.Revision}, true, nil
+		return WatchEvent{Type: WatchDeleted, Object: ownCopy(old, ev.Revision), Revision: ev.Revision}, true, nil
 	case EventPut:
-		cur, err := s.decode(k, ev.KV.Key, ev.KV.Value, ev.KV.ModRevision)
+		cur, err := s.template(k, &ev.KV)
 		if err != nil {
 			return WatchEvent{}, false, err
 		}
@@ -478,7 +482,7 @@ func (s *ObjectStore) translate(k *apis.KindInfo, sel selection, ev Event, bookm
 			if sel.empty() {
 				before = true
 			} else {
-				old, err := s.decode(k, ev.Prev.Key, ev.Prev.Value, ev.Prev.ModRevision)
+				old, err := s.template(k, ev.Prev)
 				if err != nil {
 					return WatchEvent{}, false, err
 				}
@@ -487,15 +491,61 @@ func (s *ObjectStore) translate(k *apis.KindInfo, sel selection, ev Event, bookm
 		}
 		switch {
 		case now && before:
-			return WatchEvent{Type: WatchModified, Object: cur, Revision: ev.Revision}, true, nil
+			return WatchEvent{Type: WatchModified, Object: ownCopy(cur, ev.KV.ModRevision), Revision: ev.Revision}, true, nil
 		case now:
-			return WatchEvent{Type: WatchAdded, Object: cur, Revision: ev.Revision}, true, nil
+			return WatchEvent{Type: WatchAdded, Object: ownCopy(cur, ev.KV.ModRevision), Revision: ev.Revision}, true, nil
 		case before:
-			return WatchEvent{Type: WatchDeleted, Object: cur, Revision: ev.Revision}, true, nil
+			return WatchEvent{Type: WatchDeleted, Object: ownCopy(cur, ev.KV.ModRevision), Revision: ev.Revision}, true, nil
 		}
 		return WatchEvent{}, false, nil
 	}
 	return WatchEvent{}, false, fmt.Errorf("store: watch %s: unknown KV event type %d", k.GroupResource(), ev.Type)
+}
+
+// template returns the object stored in kv, decoded once for every watcher
+// of the store: watchers of one kind see the same events, and decoding is
+// most of what an event costs. The result is shared: read it, or hand out
+// ownCopy of it, never modify it.
+func (s *ObjectStore) template(k *apis.KindInfo, kv *KeyValue) (apis.Object, error) {
+	ck := templateKey{key: kv.Key, modRevision: kv.ModRevision}
+	s.tplMu.Lock()
+	t, ok := s.tplCache[ck]
+	s.tplMu.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := s.decode(k, kv.Key, kv.Value, kv.ModRevision)
+	if err != nil {
+		return nil, err
+	}
+	s.tplMu.Lock()
+	// Bounded by count and bytes: recent events are what concurrent watchers
+	// share; anything older is decoded again if asked for.
+	if len(s.tplCache) >= maxTemplates || s.tplBytes+len(kv.Value) > maxTemplateBytes {
+		clear(s.tplCache)
+		s.tplBytes = 0
+	}
+	s.tplCache[ck] = t
+	s.tplBytes += len(kv.Value)
+	s.tplMu.Unlock()
+	return t, nil
+}
+
+type templateKey struct {
+	key         string
+	modRevision int64
+}
+
+const (
+	maxTemplates     = 1024
+	maxTemplateBytes = 16 << 20
+)
+
+// ownCopy returns a caller-owned copy of a template with resourceVersion rv.
+func ownCopy(t apis.Object, rv int64) apis.Object {
+	o := apis.DeepCopy(t)
+	o.Meta().ResourceVersion = strconv.FormatInt(rv, 10)
+	return o
 }
 
 // ---- writes ----

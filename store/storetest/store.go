@@ -100,6 +100,7 @@ var storeTests = []struct {
 	{"Watch/LabelSelectorTransitions", testWatchLabelTransitions},
 	{"Watch/FieldSelectorTransitions", testWatchFieldTransitions},
 	{"Watch/Namespace", testWatchNamespace},
+	{"Watch/ObjectsAreOwned", testWatchObjectsAreOwned},
 	{"Watch/Bookmarks", testWatchBookmarks},
 	{"Watch/Compacted", testWatchCompacted},
 	{"Watch/UnknownKind", testWatchUnknownKind},
@@ -1347,6 +1348,27 @@ func testWatchNamespace(t *testing.T, e *env) {
 	require.NoError(t, err)
 	e.create(widget("other", "c"))
 	w.expect(store.WatchAdded, "c")
+}
+
+// Every watcher gets its own objects: changing one cannot show in another's,
+// nor in what a later watcher of the same revisions gets.
+func testWatchObjectsAreOwned(t *testing.T, e *env) {
+	start := e.revision()
+	w1 := e.watch(WidgetGVK, store.WatchOptions{Revision: start})
+	w2 := e.watch(WidgetGVK, store.WatchOptions{Revision: start})
+	e.create(widget("default", "a", withLabels("app", "web"), func(w *Widget) { w.Finalizers = []string{"example.com/f"} }))
+	a1 := w1.expect(store.WatchAdded, "a").Object.(*Widget)
+	a1.Labels["app"] = "changed"
+	a1.Finalizers[0] = "example.com/changed"
+	a1.Spec.Replicas = 99
+	a2 := w2.expect(store.WatchAdded, "a").Object.(*Widget)
+	w3 := e.watch(WidgetGVK, store.WatchOptions{Revision: start})
+	a3 := w3.expect(store.WatchAdded, "a").Object.(*Widget)
+	for _, a := range []*Widget{a2, a3} {
+		assert.Equal(t, "web", a.Labels["app"])
+		assert.Equal(t, []string{"example.com/f"}, a.Finalizers)
+		assert.Equal(t, int32(0), a.Spec.Replicas)
+	}
 }
 
 func testWatchBookmarks(t *testing.T, e *env) {
