@@ -84,12 +84,12 @@ type Runtime struct {
 	// Names taken, for ErrAlreadyExists without a scan (thousands of pods).
 	sandboxNames   map[sandboxName]string
 	containerNames map[containerName]string
-	images     map[string]*kubelet.Image // by ID
-	imageNames map[string]string         // name -> ID
-	byName     map[string]Behavior       // container name -> behavior
-	byImage    map[string]Behavior       // image name -> behavior
-	freeIPs    []netip.Addr
-	nextIP     netip.Addr
+	images         map[string]*kubelet.Image // by ID
+	imageNames     map[string]string         // name -> ID
+	byName         map[string]Behavior       // container name -> behavior
+	byImage        map[string]Behavior       // image name -> behavior
+	freeIPs        []netip.Addr
+	nextIP         netip.Addr
 }
 
 var _ kubelet.Runtime = (*Runtime)(nil)

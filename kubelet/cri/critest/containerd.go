@@ -59,6 +59,8 @@ type Env struct {
 type Options struct {
 	// Busybox is the static busybox binary; empty means /bin/busybox.
 	Busybox string
+	// LogLevel of the daemon's log (Dir/containerd.log); empty means "warn".
+	LogLevel string
 }
 
 // Missing lists the binaries and privileges the real-runtime tests need and
@@ -111,7 +113,10 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if e.Subnet, err = freeSubnet(); err != nil {
 		return nil, err
 	}
-	if err := e.writeConfig(); err != nil {
+	if o.LogLevel == "" {
+		o.LogLevel = "warn"
+	}
+	if err := e.writeConfig(o.LogLevel); err != nil {
 		return nil, err
 	}
 	logf, err := os.Create(filepath.Join(dir, "containerd.log"))
@@ -209,7 +214,7 @@ func (e *Env) logTail() string {
 	return string(b)
 }
 
-func (e *Env) writeConfig() error {
+func (e *Env) writeConfig(logLevel string) error {
 	d := e.Dir
 	for _, sub := range []string{"root", "state", "opt", "runc", "cni/net.d", "cni/ipam", "logs"} {
 		if err := os.MkdirAll(filepath.Join(d, sub), 0o755); err != nil {
@@ -254,7 +259,7 @@ oom_score = 0
   address = "%[1]s/containerd.sock.ttrpc"
 
 [debug]
-  level = "warn"
+  level = "%[3]s"
 
 [metrics]
   address = ""
@@ -281,7 +286,7 @@ oom_score = 0
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         Root = "%[1]s/runc"
         SystemdCgroup = false
-`, d, PauseImage)
+`, d, PauseImage, logLevel)
 	return os.WriteFile(filepath.Join(d, "config.toml"), []byte(cfg), 0o644)
 }
 
