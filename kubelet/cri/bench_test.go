@@ -110,7 +110,10 @@ func median(d []time.Duration) float64 {
 // runcBundle unpacks the busybox image's layer into an OCI bundle whose process
 // sleeps, with its cgroup under the Env's parent.
 func runcBundle(b *testing.B) string {
-	dir := filepath.Join(env.Dir, "bench-bundle")
+	dir, err := os.MkdirTemp(env.Dir, "bench-bundle-")
+	if err != nil {
+		b.Fatal(err)
+	}
 	rootfs := filepath.Join(dir, "rootfs")
 	if err := os.MkdirAll(rootfs, 0o755); err != nil {
 		b.Fatal(err)

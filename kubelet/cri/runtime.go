@@ -154,14 +154,12 @@ func wrap(op, id string, err error) error {
 // --- sandboxes
 
 func sandboxConfig(c kubelet.SandboxConfig) *runtimeapi.PodSandboxConfig {
-	labels := map[string]string{
-		kubelet.LabelPodName:      c.Name,
-		kubelet.LabelPodNamespace: c.Namespace,
-		kubelet.LabelPodUID:       c.UID,
-	}
+	// The pod's identity labels win over the caller's: adoption relies on them.
+	labels := map[string]string{}
 	for k, v := range c.Labels {
 		labels[k] = v
 	}
+	labels[kubelet.LabelPodName], labels[kubelet.LabelPodNamespace], labels[kubelet.LabelPodUID] = c.Name, c.Namespace, c.UID
 	annotations := map[string]string{}
 	for k, v := range c.Annotations {
 		annotations[k] = v
@@ -324,12 +322,13 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, c kubel
 	if err != nil {
 		return "", err
 	}
-	labels := map[string]string{kubelet.LabelContainerName: c.Name}
-	for _, k := range []string{kubelet.LabelPodName, kubelet.LabelPodNamespace, kubelet.LabelPodUID} {
-		labels[k] = sb.Labels[k]
-	}
+	labels := map[string]string{}
 	for k, v := range c.Labels {
 		labels[k] = v
+	}
+	labels[kubelet.LabelContainerName] = c.Name
+	for _, k := range []string{kubelet.LabelPodName, kubelet.LabelPodNamespace, kubelet.LabelPodUID} {
+		labels[k] = sb.Labels[k]
 	}
 	cfg := &runtimeapi.ContainerConfig{
 		Metadata:    &runtimeapi.ContainerMetadata{Name: c.Name, Attempt: c.Attempt},
