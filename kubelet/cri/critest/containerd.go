@@ -50,8 +50,9 @@ type Env struct {
 	// LogDir is a directory for container logs.
 	LogDir string
 
-	cmd     *exec.Cmd
-	waitErr chan error
+	cmd        *exec.Cmd
+	waitErr    chan error
+	subnetLock *os.File // flock held on the subnet while the Env lives
 	archive []byte // the test images, an OCI image-layout tar
 }
 
@@ -110,7 +111,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			e.Stop()
 		}
 	}()
-	if e.Subnet, err = freeSubnet(); err != nil {
+	if e.Subnet, e.subnetLock, err = freeSubnet(); err != nil {
 		return nil, err
 	}
 	if o.LogLevel == "" {
@@ -342,6 +343,10 @@ func (e *Env) Stop() error {
 	if e.Bridge != "" {
 		_ = exec.Command("ip", "link", "delete", e.Bridge).Run()
 	}
+	if e.subnetLock != nil {
+		e.subnetLock.Close()
+		e.subnetLock = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -403,11 +408,13 @@ func (e *Env) removeCgroups() {
 	}
 }
 
-// freeSubnet picks a 10.244.N.0/24 no interface of this machine uses.
-func freeSubnet() (string, error) {
+// freeSubnet picks a 10.244.N.0/24 no interface of this machine uses and that
+// no other Env holds: Envs of test packages running in parallel flock a file per
+// subnet (the lock dies with its process, so none goes stale).
+func freeSubnet() (string, *os.File, error) {
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	for range 64 {
 		n, _ := rand.Int(rand.Reader, big.NewInt(250))
@@ -418,11 +425,20 @@ func freeSubnet() (string, error) {
 				used = true
 			}
 		}
-		if !used {
-			return subnet.String(), nil
+		if used {
+			continue
 		}
+		f, err := os.OpenFile(filepath.Join(os.TempDir(), fmt.Sprintf("gantry-critest-subnet-%d.lock", n.Int64()+2)), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			continue
+		}
+		return subnet.String(), f, nil
 	}
-	return "", errors.New("critest: no free 10.244.N.0/24 subnet")
+	return "", nil, errors.New("critest: no free 10.244.N.0/24 subnet")
 }
 
 func randHex(n int) string {
