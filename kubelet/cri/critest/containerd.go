@@ -53,7 +53,7 @@ type Env struct {
 	cmd        *exec.Cmd
 	waitErr    chan error
 	subnetLock *os.File // flock held on the subnet while the Env lives
-	archive []byte // the test images, an OCI image-layout tar
+	archive    []byte   // the test images, an OCI image-layout tar
 }
 
 // Options tune Start; the zero value works.
