@@ -180,7 +180,7 @@ func (e *Env) Dial(ctx context.Context) (*cri.Runtime, error) {
 }
 
 func (e *Env) dialReady(ctx context.Context) (*cri.Runtime, error) {
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // generous: CI machines run loaded
 	for {
 		if _, err := os.Stat(e.Socket); err == nil {
 			c, cancel := context.WithTimeout(ctx, 2*time.Second)
