@@ -133,10 +133,7 @@ func ValidateCronJob(c *CronJob) field.ErrorList {
 	if withSelector.Selector == nil {
 		withSelector.Selector = &apis.LabelSelector{MatchLabels: js.Template.Labels}
 	}
-	for _, e := range ValidateJobSpec(&withSelector, jp) {
-		errs = append(errs, e)
-	}
-	return errs
+	return append(errs, ValidateJobSpec(&withSelector, jp)...)
 }
 
 // cron field bounds: minute, hour, day of month, month, day of week.
