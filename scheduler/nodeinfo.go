@@ -436,7 +436,7 @@ func NewSnapshot(nodes []*core.Node, pods []*core.Pod) *Snapshot {
 }
 
 func (s *Snapshot) rebuild(infos map[string]*NodeInfo) {
-	s.Nodes = s.Nodes[:0]
+	s.Nodes = make([]*NodeInfo, 0, len(infos))
 	s.byName = make(map[string]*NodeInfo, len(infos))
 	for name, ni := range infos {
 		if ni.Node == nil {
@@ -450,18 +450,25 @@ func (s *Snapshot) rebuild(infos map[string]*NodeInfo) {
 }
 
 func (s *Snapshot) refreshLists() {
-	s.HavePodsWithAffinity = s.HavePodsWithAffinity[:0]
-	s.HavePodsWithRequiredAntiAffinity = s.HavePodsWithRequiredAntiAffinity[:0]
+	s.refreshAffinityLists()
 	s.ImageNodes = map[string]int{}
+	for _, ni := range s.Nodes {
+		for img := range ni.Images {
+			s.ImageNodes[img]++
+		}
+	}
+}
+
+func (s *Snapshot) refreshAffinityLists() {
+	// New slices: a PreFilter of an earlier cycle may still hold the old ones.
+	s.HavePodsWithAffinity = nil
+	s.HavePodsWithRequiredAntiAffinity = nil
 	for _, ni := range s.Nodes {
 		if len(ni.PodsWithAffinity) > 0 {
 			s.HavePodsWithAffinity = append(s.HavePodsWithAffinity, ni)
 		}
 		if len(ni.PodsWithRequiredAntiAffinity) > 0 {
 			s.HavePodsWithRequiredAntiAffinity = append(s.HavePodsWithRequiredAntiAffinity, ni)
-		}
-		for img := range ni.Images {
-			s.ImageNodes[img]++
 		}
 	}
 }

@@ -536,3 +536,5 @@ func (p *Profile) RunBind(ctx context.Context, state *CycleState, pod *core.Pod,
 	}
 	return NewStatus(Error, "no bind plugin bound the pod")
 }
+
+func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
