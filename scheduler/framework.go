@@ -143,6 +143,8 @@ type StateData interface {
 type CycleState struct {
 	mu   sync.RWMutex
 	data map[StateKey]StateData
+	// skipFilter holds the filters whose PreFilter returned Skip.
+	skipFilter map[string]bool
 }
 
 // NewCycleState returns an empty state.
@@ -166,7 +168,7 @@ func (c *CycleState) Write(key StateKey, d StateData) {
 func (c *CycleState) Clone() *CycleState {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	out := &CycleState{data: make(map[StateKey]StateData, len(c.data))}
+	out := &CycleState{data: make(map[StateKey]StateData, len(c.data)), skipFilter: c.skipFilter}
 	for k, v := range c.data {
 		if v != nil {
 			out.data[k] = v.Clone()

@@ -280,14 +280,14 @@ func (p *Profile) Schedule(ctx context.Context, state *CycleState, pod *PodInfo,
 		return Result{}, &FitError{Pod: pod.Pod, Statuses: NodeStatuses{}, PreFilterMsg: "no nodes available to schedule pods"}
 	}
 	state.Write(snapshotKey, &snapshotState{snap: snap})
-	skipFilter, st := p.runPreFilters(ctx, state, pod, snap)
+	st := p.runPreFilters(ctx, state, pod, snap)
 	if !st.IsSuccess() {
 		if st.Code() == Error {
 			return Result{}, st.Err()
 		}
 		return Result{}, &FitError{Pod: pod.Pod, NumNodes: n, Statuses: NodeStatuses{}, PreFilterMsg: strings.Join(st.Reasons(), ", ")}
 	}
-	feasible, statuses, evaluated, err := p.findFeasible(ctx, state, pod, snap, skipFilter)
+	feasible, statuses, evaluated, err := p.findFeasible(ctx, state, pod, snap)
 	if err != nil {
 		return Result{}, err
 	}
@@ -307,29 +307,28 @@ func (p *Profile) Schedule(ctx context.Context, state *CycleState, pod *PodInfo,
 	return res, nil
 }
 
-func (p *Profile) runPreFilters(ctx context.Context, state *CycleState, pod *PodInfo, snap *Snapshot) (map[FilterPlugin]bool, *Status) {
-	var skip map[FilterPlugin]bool
+func (p *Profile) runPreFilters(ctx context.Context, state *CycleState, pod *PodInfo, snap *Snapshot) *Status {
+	skip := map[string]bool{}
 	for _, pf := range p.preFilters {
 		st := pf.PreFilter(ctx, state, pod, snap).withPlugin(pf.Name())
 		if st.IsSkip() {
-			if f, ok := pf.(FilterPlugin); ok {
-				if skip == nil {
-					skip = map[FilterPlugin]bool{}
-				}
-				skip[f] = true
-			}
+			skip[pf.Name()] = true
 			continue
 		}
 		if !st.IsSuccess() {
-			return nil, st
+			return st
 		}
 	}
-	return skip, nil
+	state.mu.Lock()
+	state.skipFilter = skip
+	state.mu.Unlock()
+	return nil
 }
 
-func (p *Profile) runFilters(ctx context.Context, state *CycleState, pod *PodInfo, node *NodeInfo, skip map[FilterPlugin]bool) *Status {
+func (p *Profile) runFilters(ctx context.Context, state *CycleState, pod *PodInfo, node *NodeInfo) *Status {
+	skip := state.skipFilter // written before the parallel filtering starts
 	for _, f := range p.filters {
-		if skip[f] {
+		if skip[f.Name()] {
 			continue
 		}
 		if st := f.Filter(ctx, state, pod, node); !st.IsSuccess() {
@@ -341,7 +340,7 @@ func (p *Profile) runFilters(ctx context.Context, state *CycleState, pod *PodInf
 
 // RunFilterPlugins runs every filter (Handle).
 func (p *Profile) RunFilterPlugins(ctx context.Context, state *CycleState, pod *PodInfo, node *NodeInfo) *Status {
-	return p.runFilters(ctx, state, pod, node, nil)
+	return p.runFilters(ctx, state, pod, node)
 }
 
 // RunPreFilterExtensionRemovePod implements Handle.
@@ -366,7 +365,7 @@ func (p *Profile) RunPreFilterExtensionAddPod(state *CycleState, pod, add *PodIn
 // evaluated in parallel, until enough feasible nodes are found. Whole
 // windows are evaluated and then cut in index order, so the result does not
 // depend on goroutine timing.
-func (p *Profile) findFeasible(ctx context.Context, state *CycleState, pod *PodInfo, snap *Snapshot, skip map[FilterPlugin]bool) ([]*NodeInfo, NodeStatuses, int, error) {
+func (p *Profile) findFeasible(ctx context.Context, state *CycleState, pod *PodInfo, snap *Snapshot) ([]*NodeInfo, NodeStatuses, int, error) {
 	n := snap.NumNodes()
 	want := numFeasibleNodesToFind(p.percentage, n)
 	if pod.Pod.Spec.NodeName != "" {
@@ -383,7 +382,7 @@ func (p *Profile) findFeasible(ctx context.Context, state *CycleState, pod *PodI
 		base := processed
 		parallelize(ctx, p.parallelism, size, func(i int) {
 			ni := snap.Nodes[(start+base+i)%n]
-			results[i] = p.runFilters(ctx, state, pod, ni, skip)
+			results[i] = p.runFilters(ctx, state, pod, ni)
 		})
 		if err := ctx.Err(); err != nil {
 			return nil, nil, 0, err

@@ -38,6 +38,10 @@ type Options struct {
 	Queue QueueOptions
 	// Clock drives the periodic flushes; nil is the wall clock.
 	Clock reconcile.Clock
+	// FlushInterval is how often backoff-completed pods are moved back to
+	// activeQ (1 s); every 30th flush also retries long-unschedulable pods
+	// and expires assumed pods.
+	FlushInterval time.Duration
 	// Component names the scheduler in events ("default-scheduler");
 	// Identity is the instance (reportingInstance).
 	Component, Identity string
@@ -87,11 +91,14 @@ func New(s store.Store, opts Options) (*Scheduler, error) {
 	if sc.opts.Component == "" {
 		sc.opts.Component = DefaultSchedulerName
 	}
+	if sc.opts.FlushInterval <= 0 {
+		sc.opts.FlushInterval = time.Second
+	}
 	if sc.opts.BindConcurrency <= 0 {
 		sc.opts.BindConcurrency = 32
 	}
 	reg := DefaultRegistry()
-	reg[DefaultBinderName] = func(any, Handle) (Plugin, error) { return &DefaultBinder{pods: sc.pods}, nil }
+	reg[DefaultBinderName] = func(any, Handle) (Plugin, error) { return NewDefaultBinder(s, sc.clock.Now), nil }
 	if err := reg.Merge(opts.Registry); err != nil {
 		return nil, err
 	}
@@ -246,7 +253,7 @@ func (sc *Scheduler) flushLoop(ctx context.Context) {
 	var ticks int
 	for {
 		done := make(chan struct{})
-		t := sc.clock.AfterFunc(time.Second, func() { close(done) })
+		t := sc.clock.AfterFunc(sc.opts.FlushInterval, func() { close(done) })
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -438,10 +445,18 @@ func (sc *Scheduler) writeEvent(ctx context.Context, pod *core.Pod, typ, reason,
 // DefaultBinder binds by setting spec.nodeName with an Update that compares
 // on the pod's resourceVersion (read again once on conflict), then sets the
 // PodScheduled condition with UpdateStatus.
-type DefaultBinder struct{ pods store.Typed[*core.Pod] }
+type DefaultBinder struct {
+	pods store.Typed[*core.Pod]
+	now  func() time.Time
+}
 
-// NewDefaultBinder returns the binder over s.
-func NewDefaultBinder(s store.Store) *DefaultBinder { return &DefaultBinder{pods: store.For[*core.Pod](s)} }
+// NewDefaultBinder returns the binder over s; now stamps the condition (nil is time.Now).
+func NewDefaultBinder(s store.Store, now func() time.Time) *DefaultBinder {
+	if now == nil {
+		now = time.Now
+	}
+	return &DefaultBinder{pods: store.For[*core.Pod](s), now: now}
+}
 
 // Name implements Plugin.
 func (*DefaultBinder) Name() string { return DefaultBinderName }
@@ -472,7 +487,7 @@ func (b *DefaultBinder) Bind(ctx context.Context, _ *CycleState, pod *core.Pod, 
 		return AsStatus(err)
 	}
 	for range 3 {
-		setCondition(&updated.Status, core.PodCondition{Type: core.PodScheduled, Status: apis.ConditionTrue, LastTransitionTime: apis.NewTime(time.Now())})
+		setCondition(&updated.Status, core.PodCondition{Type: core.PodScheduled, Status: apis.ConditionTrue, LastTransitionTime: apis.NewTime(b.now())})
 		updated.Status.NominatedNodeName = ""
 		_, err = b.pods.UpdateStatus(ctx, updated, store.WriteOptions{})
 		if !errors.Is(err, store.ErrConflict) {
