@@ -208,7 +208,7 @@ func (c *Cache) UpdateSnapshot(snap *Snapshot) {
 			refresh = true
 		}
 		snap.byName[name] = cl
-		i, found := slices.BinarySearchFunc(snap.Nodes, name, func(n *NodeInfo, name string) int { return strings.Compare(n.Node.Name, name) })
+		i, found := slices.BinarySearchFunc(snap.Nodes, name, func(n *NodeInfo, name string) int { return strings.Compare(n.name, name) })
 		if found {
 			snap.Nodes[i] = cl
 		}

@@ -45,10 +45,6 @@ func Example_userPlugin() {
 	if err != nil {
 		panic(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- sched.Run(runCtx) }()
-
 	nodes := store.For[*core.Node](s)
 	for _, z := range []string{"b", "a", "c"} {
 		_, _ = nodes.Create(ctx, &core.Node{
@@ -57,6 +53,10 @@ func Example_userPlugin() {
 				core.ResourceCPU: resource.MustParse("4"), core.ResourceMemory: resource.MustParse("8Gi"), core.ResourcePods: resource.MustParse("110")}},
 		}, store.WriteOptions{})
 	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- sched.Run(runCtx) }()
+
 	pods := store.For[*core.Pod](s)
 	_, _ = pods.Create(ctx, &core.Pod{
 		ObjectMeta: apis.ObjectMeta{Name: "web-0", Namespace: "default"},

@@ -143,8 +143,9 @@ type StateData interface {
 type CycleState struct {
 	mu   sync.RWMutex
 	data map[StateKey]StateData
-	// skipFilter holds the filters whose PreFilter returned Skip.
-	skipFilter map[string]bool
+	// skipFilter marks, by position in the profile's filters, those whose
+	// PreFilter returned Skip.
+	skipFilter []bool
 }
 
 // NewCycleState returns an empty state.

@@ -300,6 +300,13 @@ type NodeInfo struct {
 	PodsWithRequiredAntiAffinity []*PodInfo
 	// Generation changes whenever the NodeInfo does (see Cache).
 	Generation int64
+
+	// Copies of the node fields every cycle reads, kept next to the
+	// counters: one cache line instead of a trip into the Node object.
+	name          string
+	unschedulable bool
+	hardTaints    bool // has a NoSchedule or NoExecute taint
+	softTaints    bool // has a PreferNoSchedule taint
 }
 
 // NewNodeInfo returns the NodeInfo of node with pods.
@@ -313,23 +320,30 @@ func NewNodeInfo(node *core.Node, pods ...*PodInfo) *NodeInfo {
 }
 
 // Name returns the node's name ("" without a node).
-func (n *NodeInfo) Name() string {
-	if n.Node == nil {
-		return ""
-	}
-	return n.Node.Name
-}
+func (n *NodeInfo) Name() string { return n.name }
 
 // SetNode sets (or replaces) the node.
 func (n *NodeInfo) SetNode(node *core.Node) {
 	n.Node = node
+	n.Images = nil
+	n.name, n.unschedulable, n.hardTaints, n.softTaints = "", false, false, false
 	if node == nil {
 		n.Allocatable = Resources{}
-		n.Images = nil
 		return
 	}
+	n.name, n.unschedulable = node.Name, node.Spec.Unschedulable
+	for _, t := range node.Spec.Taints {
+		switch t.Effect {
+		case core.TaintEffectPreferNoSchedule:
+			n.softTaints = true
+		default:
+			n.hardTaints = true
+		}
+	}
 	n.Allocatable = ResourcesFrom(node.Status.Allocatable)
-	n.Images = map[string]*ImageState{}
+	if len(node.Status.Images) > 0 {
+		n.Images = map[string]*ImageState{}
+	}
 	for _, img := range node.Status.Images {
 		for _, name := range img.Names {
 			n.Images[NormalizeImageName(name)] = &ImageState{Size: img.SizeBytes}
@@ -445,7 +459,7 @@ func (s *Snapshot) rebuild(infos map[string]*NodeInfo) {
 		s.Nodes = append(s.Nodes, ni)
 		s.byName[name] = ni
 	}
-	slices.SortFunc(s.Nodes, func(a, b *NodeInfo) int { return strings.Compare(a.Node.Name, b.Node.Name) })
+	slices.SortFunc(s.Nodes, func(a, b *NodeInfo) int { return strings.Compare(a.name, b.name) })
 	s.refreshLists()
 }
 

@@ -84,7 +84,7 @@ func (NodeName) Name() string { return NodeNameName }
 
 // Filter implements FilterPlugin.
 func (NodeName) Filter(_ context.Context, _ *CycleState, pod *PodInfo, node *NodeInfo) *Status {
-	if n := pod.Pod.Spec.NodeName; n != "" && n != node.Node.Name {
+	if n := pod.Pod.Spec.NodeName; n != "" && n != node.name {
 		return NewStatus(UnschedulableAndUnresolvable, errReasonNodeName)
 	}
 	return nil
@@ -103,7 +103,7 @@ var unschedulableTaint = core.Taint{Key: core.TaintNodeUnschedulable, Effect: co
 
 // Filter implements FilterPlugin.
 func (NodeUnschedulable) Filter(_ context.Context, _ *CycleState, pod *PodInfo, node *NodeInfo) *Status {
-	if !node.Node.Spec.Unschedulable {
+	if !node.unschedulable {
 		return nil
 	}
 	for i := range pod.Pod.Spec.Tolerations {
@@ -284,6 +284,9 @@ func (TaintToleration) Name() string { return TaintTolerationName }
 
 // Filter implements FilterPlugin.
 func (TaintToleration) Filter(_ context.Context, _ *CycleState, pod *PodInfo, node *NodeInfo) *Status {
+	if !node.hardTaints {
+		return nil
+	}
 	for i := range node.Node.Spec.Taints {
 		t := &node.Node.Spec.Taints[i]
 		if t.Effect != core.TaintEffectNoSchedule && t.Effect != core.TaintEffectNoExecute {
@@ -307,6 +310,9 @@ func tolerated(tols []core.Toleration, t *core.Taint) bool {
 
 // Score implements ScorePlugin: the number of untolerated PreferNoSchedule taints.
 func (TaintToleration) Score(_ context.Context, _ *CycleState, pod *PodInfo, node *NodeInfo) (int64, *Status) {
+	if !node.softTaints {
+		return 0, nil
+	}
 	var n int64
 	for i := range node.Node.Spec.Taints {
 		t := &node.Node.Spec.Taints[i]

@@ -53,7 +53,9 @@ type Profile struct {
 
 	plugins     []Plugin
 	preFilters  []PreFilterPlugin
-	filters     []FilterPlugin
+	// preFilterToFilter maps a PreFilter's position to its Filter's (-1: none).
+	preFilterToFilter []int
+	filters           []FilterPlugin
 	postFilters []PostFilterPlugin
 	preScores   []PreScorePlugin
 	scores      []ScorePlugin
@@ -120,6 +122,9 @@ func NewProfile(cfg ProfileConfig, registry Registry, opts ProfileOptions) (*Pro
 		if x, ok := pl.(BindPlugin); ok {
 			p.binders = append(p.binders, x)
 		}
+	}
+	for _, pf := range p.preFilters {
+		p.preFilterToFilter = append(p.preFilterToFilter, slices.IndexFunc(p.filters, func(f FilterPlugin) bool { return f.Name() == pf.Name() }))
 	}
 	return p, nil
 }
@@ -308,11 +313,13 @@ func (p *Profile) Schedule(ctx context.Context, state *CycleState, pod *PodInfo,
 }
 
 func (p *Profile) runPreFilters(ctx context.Context, state *CycleState, pod *PodInfo, snap *Snapshot) *Status {
-	skip := map[string]bool{}
-	for _, pf := range p.preFilters {
+	skip := make([]bool, len(p.filters))
+	for i, pf := range p.preFilters {
 		st := pf.PreFilter(ctx, state, pod, snap).withPlugin(pf.Name())
 		if st.IsSkip() {
-			skip[pf.Name()] = true
+			if j := p.preFilterToFilter[i]; j >= 0 {
+				skip[j] = true
+			}
 			continue
 		}
 		if !st.IsSuccess() {
@@ -327,8 +334,8 @@ func (p *Profile) runPreFilters(ctx context.Context, state *CycleState, pod *Pod
 
 func (p *Profile) runFilters(ctx context.Context, state *CycleState, pod *PodInfo, node *NodeInfo) *Status {
 	skip := state.skipFilter // written before the parallel filtering starts
-	for _, f := range p.filters {
-		if skip[f.Name()] {
+	for i, f := range p.filters {
+		if skip != nil && skip[i] {
 			continue
 		}
 		if st := f.Filter(ctx, state, pod, node); !st.IsSuccess() {
@@ -397,7 +404,7 @@ func (p *Profile) findFeasible(ctx context.Context, state *CycleState, pod *PodI
 			case st.Code() == Error:
 				return nil, nil, 0, fmt.Errorf("scheduler: filter %s on node %s: %w", st.Plugin(), ni.Node.Name, st.Err())
 			default:
-				statuses[ni.Node.Name] = st
+				statuses[ni.name] = st
 			}
 			if len(feasible) >= want {
 				break
@@ -424,22 +431,33 @@ func (p *Profile) scoreNodes(ctx context.Context, state *CycleState, pod *PodInf
 			return nil, fmt.Errorf("scheduler: prescore %s: %w", ps.Name(), st.Err())
 		}
 	}
-	scores := make([]NodeScore, len(nodes))
+	// Node-major: each node is scored by every plugin while it is in cache.
+	var active []int
 	for k, sp := range p.scores {
-		if skip[sp] {
-			continue
+		if !skip[sp] {
+			active = append(active, k)
 		}
-		var firstErr atomic.Pointer[Status]
-		parallelize(ctx, p.parallelism, len(nodes), func(i int) {
-			s, st := sp.Score(ctx, state, pod, nodes[i])
+	}
+	raw := make([][]NodeScore, len(p.scores))
+	for _, k := range active {
+		raw[k] = make([]NodeScore, len(nodes))
+	}
+	var firstErr atomic.Pointer[Status]
+	parallelize(ctx, p.parallelism, len(nodes), func(i int) {
+		ni := nodes[i]
+		for _, k := range active {
+			s, st := p.scores[k].Score(ctx, state, pod, ni)
 			if !st.IsSuccess() {
-				firstErr.CompareAndSwap(nil, st)
+				firstErr.CompareAndSwap(nil, st.withPlugin(p.scores[k].Name()))
 			}
-			scores[i] = NodeScore{Name: nodes[i].Node.Name, Score: s}
-		})
-		if st := firstErr.Load(); st != nil {
-			return nil, fmt.Errorf("scheduler: score %s: %w", sp.Name(), st.Err())
+			raw[k][i] = NodeScore{Name: ni.name, Score: s}
 		}
+	})
+	if st := firstErr.Load(); st != nil {
+		return nil, fmt.Errorf("scheduler: score %s: %w", st.Plugin(), st.Err())
+	}
+	for _, k := range active {
+		sp, scores := p.scores[k], raw[k]
 		if nz, ok := sp.(ScoreNormalizer); ok {
 			if st := nz.NormalizeScore(ctx, state, pod, scores); !st.IsSuccess() {
 				return nil, fmt.Errorf("scheduler: normalize %s: %w", sp.Name(), st.Err())
@@ -475,7 +493,7 @@ func selectHost(nodes []*NodeInfo, scores []int64, rng *rand.Rand) string {
 			}
 		}
 	}
-	return nodes[best].Node.Name
+	return nodes[best].name
 }
 
 // RunPostFilter runs the PostFilter plugins until one proposes a node.
