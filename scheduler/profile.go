@@ -65,6 +65,11 @@ type Profile struct {
 	binders     []BindPlugin
 
 	nextStart int
+	// Buffers reused across cycles (Schedule is not concurrent).
+	bufResults  []*Status
+	bufFeasible []*NodeInfo
+	bufRaw      [][]NodeScore
+	bufTotal    []int64
 }
 
 // NewProfile builds the plugins of cfg from registry.
@@ -380,8 +385,12 @@ func (p *Profile) findFeasible(ctx context.Context, state *CycleState, pod *PodI
 	}
 	start := p.nextStart % n
 	window := max(want, 256)
-	results := make([]*Status, min(window, n))
-	var feasible []*NodeInfo
+	if cap(p.bufResults) < min(window, n) {
+		p.bufResults = make([]*Status, min(window, n))
+	}
+	results := p.bufResults[:min(window, n)]
+	feasible := p.bufFeasible[:0]
+	defer func() { p.bufFeasible = feasible[:0] }()
 	statuses := NodeStatuses{}
 	processed := 0
 	for processed < n && len(feasible) < want {
@@ -416,7 +425,11 @@ func (p *Profile) findFeasible(ctx context.Context, state *CycleState, pod *PodI
 }
 
 func (p *Profile) scoreNodes(ctx context.Context, state *CycleState, pod *PodInfo, nodes []*NodeInfo) ([]int64, error) {
-	total := make([]int64, len(nodes))
+	if cap(p.bufTotal) < len(nodes) {
+		p.bufTotal = make([]int64, len(nodes))
+	}
+	total := p.bufTotal[:len(nodes)]
+	clear(total)
 	if len(p.scores) == 0 {
 		return total, nil
 	}
@@ -438,9 +451,15 @@ func (p *Profile) scoreNodes(ctx context.Context, state *CycleState, pod *PodInf
 			active = append(active, k)
 		}
 	}
-	raw := make([][]NodeScore, len(p.scores))
+	if len(p.bufRaw) != len(p.scores) {
+		p.bufRaw = make([][]NodeScore, len(p.scores))
+	}
+	raw := p.bufRaw
 	for _, k := range active {
-		raw[k] = make([]NodeScore, len(nodes))
+		if cap(raw[k]) < len(nodes) {
+			raw[k] = make([]NodeScore, len(nodes))
+		}
+		raw[k] = raw[k][:len(nodes)]
 	}
 	var firstErr atomic.Pointer[Status]
 	parallelize(ctx, p.parallelism, len(nodes), func(i int) {
