@@ -430,7 +430,10 @@ type Snapshot struct {
 	HavePodsWithRequiredAntiAffinity []*NodeInfo
 	// ImageNodes counts the nodes that have each image.
 	ImageNodes map[string]int
-	generation int64
+	// Nominated holds, per node, pods that preempted others there and wait
+	// for the room: filters count those of equal or higher priority as if
+	// they were already on the node.
+	Nominated map[string][]*PodInfo
 }
 
 // NewSnapshot builds a snapshot from nodes and the pods bound to them (pods

@@ -237,3 +237,20 @@ func TestScheduleDeterministicWithSeed(t *testing.T) {
 	}
 	assert.Greater(t, len(distinct), 10, "ties are broken at random, not always the first node")
 }
+
+func TestNominatedPodsHoldTheirRoom(t *testing.T) {
+	nodes := []*core.Node{mkNode("n1", "2", "4Gi")}
+	snap := NewSnapshot(nodes, nil)
+	preemptor := mkPod("preemptor", "1500m", "", priority(100))
+	preemptor.UID = "u-preemptor"
+	snap.Nominated = map[string][]*PodInfo{"n1": {NewPodInfo(preemptor)}}
+	p := defaultProfile(t)
+	_, err := p.Schedule(context.Background(), NewCycleState(), NewPodInfo(mkPod("low", "1", "", priority(1))), snap, newRNG(1))
+	require.ErrorIs(t, err, ErrUnschedulable, "a lower-priority pod may not take the nominated room")
+	res, err := p.Schedule(context.Background(), NewCycleState(), NewPodInfo(mkPod("higher", "1", "", priority(200))), snap, newRNG(1))
+	require.NoError(t, err, "a higher-priority pod may")
+	require.Equal(t, "n1", res.NodeName)
+	res, err = p.Schedule(context.Background(), NewCycleState(), NewPodInfo(preemptor), snap, newRNG(1))
+	require.NoError(t, err, "the nominated pod itself fits")
+	require.Equal(t, "n1", res.NodeName)
+}

@@ -350,6 +350,28 @@ func (p *Profile) runFilters(ctx context.Context, state *CycleState, pod *PodInf
 	return nil
 }
 
+// filterWithNominated runs the filters with the node's nominated pods of
+// equal or higher priority added (when there are any), so that a preemptor's
+// room is not taken by others while its victims terminate.
+func (p *Profile) filterWithNominated(ctx context.Context, state *CycleState, pod *PodInfo, ni *NodeInfo, snap *Snapshot) *Status {
+	var add []*PodInfo
+	for _, np := range snap.Nominated[ni.name] {
+		if np.Priority >= pod.Priority && np.Pod.UID != pod.Pod.UID {
+			add = append(add, np)
+		}
+	}
+	if len(add) == 0 {
+		return p.runFilters(ctx, state, pod, ni)
+	}
+	ni = ni.Clone()
+	state = state.Clone()
+	for _, np := range add {
+		ni.AddPod(np)
+		p.RunPreFilterExtensionAddPod(state, pod, np, ni)
+	}
+	return p.runFilters(ctx, state, pod, ni)
+}
+
 // RunFilterPlugins runs every filter (Handle).
 func (p *Profile) RunFilterPlugins(ctx context.Context, state *CycleState, pod *PodInfo, node *NodeInfo) *Status {
 	return p.runFilters(ctx, state, pod, node)
@@ -398,7 +420,7 @@ func (p *Profile) findFeasible(ctx context.Context, state *CycleState, pod *PodI
 		base := processed
 		parallelize(ctx, p.parallelism, size, func(i int) {
 			ni := snap.Nodes[(start+base+i)%n]
-			results[i] = p.runFilters(ctx, state, pod, ni)
+			results[i] = p.filterWithNominated(ctx, state, pod, ni, snap)
 		})
 		if err := ctx.Err(); err != nil {
 			return nil, nil, 0, err

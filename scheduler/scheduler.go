@@ -70,6 +70,9 @@ type Scheduler struct {
 	podInformer  *informer.Informer[*core.Pod]
 	nodeInformer *informer.Informer[*core.Node]
 
+	nominatedMu sync.Mutex
+	nominated   map[apis.Key]*PodInfo // pending pods with status.nominatedNodeName
+
 	sem      chan struct{}
 	inflight sync.WaitGroup
 	eventSeq atomic.Uint64
@@ -126,6 +129,7 @@ func New(s store.Store, opts Options) (*Scheduler, error) {
 	sc.snap = &Snapshot{}
 	sc.rng = newRNG(opts.Seed)
 	sc.sem = make(chan struct{}, sc.opts.BindConcurrency)
+	sc.nominated = map[apis.Key]*PodInfo{}
 	sc.podInformer = informer.New[*core.Pod](s, informer.Options[*core.Pod]{Logger: sc.log})
 	sc.nodeInformer = informer.New[*core.Node](s, informer.Options[*core.Node]{Logger: sc.log})
 	sc.podInformer.AddHandler(informer.HandlerFuncs[*core.Pod]{Add: sc.onPodAdd, Update: sc.onPodUpdate, Delete: sc.onPodDelete})
@@ -158,7 +162,44 @@ func pending(p *core.Pod) bool {
 	return p.Spec.NodeName == "" && p.DeletionTimestamp == nil && !core.IsPodTerminal(p) && len(p.Spec.SchedulingGates) == 0
 }
 
+// nominate records (or, for an empty node, clears) a pod's nomination.
+func (sc *Scheduler) nominate(p *core.Pod, node string) {
+	k := apis.Key{Namespace: p.Namespace, Name: p.Name}
+	sc.nominatedMu.Lock()
+	defer sc.nominatedMu.Unlock()
+	if node == "" {
+		delete(sc.nominated, k)
+		return
+	}
+	cp := *p
+	cp.Status.NominatedNodeName = node
+	sc.nominated[k] = NewPodInfo(&cp)
+}
+
+func (sc *Scheduler) nominatedByNode() map[string][]*PodInfo {
+	sc.nominatedMu.Lock()
+	defer sc.nominatedMu.Unlock()
+	if len(sc.nominated) == 0 {
+		return nil
+	}
+	out := map[string][]*PodInfo{}
+	for _, pi := range sc.nominated {
+		n := pi.Pod.Status.NominatedNodeName
+		out[n] = append(out[n], pi)
+	}
+	return out
+}
+
+func (sc *Scheduler) trackNomination(p *core.Pod) {
+	if pending(p) && sc.responsible(p) && p.Status.NominatedNodeName != "" {
+		sc.nominate(p, p.Status.NominatedNodeName)
+	} else {
+		sc.nominate(p, "")
+	}
+}
+
 func (sc *Scheduler) onPodAdd(p *core.Pod) {
+	sc.trackNomination(p)
 	switch {
 	case p.Spec.NodeName != "" && !core.IsPodTerminal(p):
 		sc.cache.AddPod(p)
@@ -169,6 +210,7 @@ func (sc *Scheduler) onPodAdd(p *core.Pod) {
 }
 
 func (sc *Scheduler) onPodUpdate(old, p *core.Pod) {
+	sc.trackNomination(p)
 	switch {
 	case p.Spec.NodeName != "":
 		if old.Spec.NodeName == "" {
@@ -191,6 +233,7 @@ func (sc *Scheduler) onPodUpdate(old, p *core.Pod) {
 }
 
 func (sc *Scheduler) onPodDelete(p *core.Pod) {
+	sc.nominate(p, "")
 	if p.Spec.NodeName != "" {
 		sc.cache.RemovePod(p)
 		sc.queue.MoveAllToActiveOrBackoff(EventAssignedPodDelete)
@@ -282,6 +325,7 @@ func (sc *Scheduler) ScheduleOne(ctx context.Context, qp *QueuedPod, cycle int64
 	}
 	prof := sc.profiles[schedulerName(cur)]
 	sc.cache.UpdateSnapshot(sc.snap)
+	sc.snap.Nominated = sc.nominatedByNode()
 	state := NewCycleState()
 	res, err := prof.Schedule(ctx, state, qp.Info, sc.snap, sc.rng)
 	if err != nil {
@@ -298,6 +342,7 @@ func (sc *Scheduler) ScheduleOne(ctx context.Context, qp *QueuedPod, cycle int64
 			pf, st := prof.RunPostFilter(ctx, state, qp.Info, sc.snap, fe.Statuses)
 			if pf != nil {
 				nominated = pf.NominatedNode
+				sc.nominate(cur, nominated)
 				sc.evict(ctx, cur, pf)
 			} else if len(st.Reasons()) > 0 {
 				fe.PostFilterMsg = "preemption: " + st.Reasons()[0]
@@ -311,6 +356,7 @@ func (sc *Scheduler) ScheduleOne(ctx context.Context, qp *QueuedPod, cycle int64
 	assumed.Spec.NodeName = res.NodeName
 	ai := *qp.Info
 	ai.Pod = &assumed
+	sc.nominate(cur, "")
 	if err := sc.cache.AssumePod(&ai); err != nil {
 		sc.queue.Done(key) // a binding of this pod is already under way
 		return
