@@ -2,9 +2,9 @@ package scheduler
 
 import (
 	"context"
-	"syscall"
 	"fmt"
 	"math"
+	"syscall"
 	"testing"
 	"time"
 
@@ -178,7 +178,7 @@ func BenchmarkSchedulerEndToEnd(b *testing.B) {
 	b.ReportMetric(float64(benchPods*b.N)/cpu.Seconds(), "pods/cpu-s")
 }
 
-var _ = apis.Key{}
+
 
 // cpuTime is the process's user+system CPU time: on a shared machine it is
 // a steadier measure of work than the wall clock.

@@ -51,18 +51,18 @@ type Profile struct {
 	percentage  int32
 	parallelism int
 
-	plugins     []Plugin
-	preFilters  []PreFilterPlugin
+	plugins    []Plugin
+	preFilters []PreFilterPlugin
 	// preFilterToFilter maps a PreFilter's position to its Filter's (-1: none).
 	preFilterToFilter []int
 	filters           []FilterPlugin
-	postFilters []PostFilterPlugin
-	preScores   []PreScorePlugin
-	scores      []ScorePlugin
-	weights     []int64
-	reserves    []ReservePlugin
-	permits     []PermitPlugin
-	binders     []BindPlugin
+	postFilters       []PostFilterPlugin
+	preScores         []PreScorePlugin
+	scores            []ScorePlugin
+	weights           []int64
+	reserves          []ReservePlugin
+	permits           []PermitPlugin
+	binders           []BindPlugin
 
 	nextStart int
 	// Buffers reused across cycles (Schedule is not concurrent).
