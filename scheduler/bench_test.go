@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/builtin"
 	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/store"
