@@ -191,6 +191,11 @@ func TestDecodeAllStream(t *testing.T) {
 	require.Len(t, objs, 2)
 	assert.Equal(t, "b", objs[1].(*codecGadgetV2).Name)
 
+	// YAML flow style looks like JSON but is not.
+	obj, _, err := c.Decode([]byte("{apiVersion: example.com/v1, kind: Gadget, metadata: {name: flow}, size: 2}"))
+	require.NoError(t, err)
+	assert.Equal(t, 2, obj.(*codecGadget).Size)
+
 	// Decode wants exactly one document.
 	_, _, err = c.Decode([]byte(stream))
 	assert.ErrorIs(t, err, ErrTooManyDocuments)
