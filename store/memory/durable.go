@@ -33,8 +33,12 @@ type durability struct {
 
 	mu      sync.Mutex
 	queue   []*request
+	spare   []*request // the previous batch's slice, for reuse
+	busy    bool        // a commit is under way (by a writer or the committer)
+	idle    sync.Cond   // signalled when busy turns false
 	closing bool
-	kick    chan struct{} // capacity 1: the queue is not empty
+	kick    chan struct{} // capacity 1: the committer has a queue to commit
+	stop    chan struct{} // closed by close
 	stopped chan struct{} // closed when the committer has ended
 
 	// Owned by the committer goroutine.
@@ -83,7 +87,6 @@ func recoverKV(dir string, opts Options, lock *os.File) (*KV, error) {
 			_ = os.Remove(filepath.Join(dir, snapshotName(rev)))
 		}
 	}
-	snapRev := m.latest
 	var covered []uint64 // segments the snapshot holds entirely
 	for i, seq := range segments {
 		name := segmentName(seq)
@@ -93,7 +96,7 @@ func recoverKV(dir string, opts Options, lock *os.File) (*KV, error) {
 			return nil, fmt.Errorf("memory: open: %w", err)
 		}
 		last := i == len(segments)-1
-		intact, maxRev, err := replaySegment(m, name, data, last)
+		intact, applied, err := replaySegment(m, name, data, last)
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +106,7 @@ func recoverKV(dir string, opts Options, lock *os.File) (*KV, error) {
 				return nil, fmt.Errorf("memory: cut torn tail of %s at offset %d: %w", name, intact, err)
 			}
 		}
-		if !last && maxRev <= snapRev {
+		if !last && !applied {
 			covered = append(covered, seq)
 		}
 	}
@@ -111,7 +114,8 @@ func recoverKV(dir string, opts Options, lock *os.File) (*KV, error) {
 		_ = os.Remove(filepath.Join(dir, segmentName(seq)))
 	}
 
-	d := &durability{dir: dir, lock: lock, kick: make(chan struct{}, 1), stopped: make(chan struct{})}
+	d := &durability{dir: dir, lock: lock, kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+	d.idle.L = &d.mu
 	if n := len(segments); n > 0 {
 		seq := segments[n-1]
 		path := filepath.Join(dir, segmentName(seq))
@@ -138,22 +142,30 @@ func recoverKV(dir string, opts Options, lock *os.File) (*KV, error) {
 	return kv, nil
 }
 
-// submit queues r and waits for the committer's answer.
+// submit queues a write and waits until it is durable (or refused). When no
+// commit is under way the writer commits its batch itself, saving the two
+// goroutine switches of a handoff; writes that arrive meanwhile queue up and
+// are committed together by the committer goroutine (group commit).
 func (d *durability) submit(txn store.Txn, compact int64) (int64, error) {
 	r := requestPool.Get().(*request)
 	r.txn, r.compact = txn, compact
 	d.mu.Lock()
 	if d.closing {
 		d.mu.Unlock()
-		r.txn = store.Txn{}
+		*r = request{done: r.done}
 		requestPool.Put(r)
 		return 0, store.ErrClosed
 	}
 	d.queue = append(d.queue, r)
-	d.mu.Unlock()
-	select {
-	case d.kick <- struct{}{}:
-	default:
+	if !d.busy {
+		d.busy = true
+		batch := d.queue
+		d.queue = d.spare[:0]
+		d.mu.Unlock()
+		d.commit(batch)
+		d.finish(batch)
+	} else {
+		d.mu.Unlock()
 	}
 	<-r.done
 	rev, err := r.rev, r.err
@@ -162,29 +174,51 @@ func (d *durability) submit(txn store.Txn, compact int64) (int64, error) {
 	return rev, err
 }
 
+// finish ends a commit: the batch slice is kept for reuse, and the committer
+// goroutine takes over if writes queued meanwhile.
+func (d *durability) finish(batch []*request) {
+	clear(batch)
+	d.mu.Lock()
+	d.spare = batch[:0]
+	if len(d.queue) == 0 {
+		d.busy = false
+		d.idle.Broadcast()
+		d.mu.Unlock()
+		return
+	}
+	d.mu.Unlock()
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run is the committer goroutine: it commits what queued while a commit was
+// under way, batch after batch, until the queue is empty.
 func (d *durability) run() {
 	defer close(d.stopped)
-	var batch []*request
 	for {
-		<-d.kick
-		d.mu.Lock()
-		batch, d.queue = d.queue, batch[:0]
-		closing := d.closing
-		d.mu.Unlock()
-		if len(batch) > 0 {
-			d.commit(batch)
+		select {
+		case <-d.kick:
+		case <-d.stop:
+			return
 		}
-		if closing {
+		for {
 			d.mu.Lock()
-			rest := len(d.queue)
+			if len(d.queue) == 0 {
+				d.busy = false
+				d.idle.Broadcast()
+				d.mu.Unlock()
+				break
+			}
+			batch := d.queue
+			d.queue = d.spare[:0]
 			d.mu.Unlock()
-			if rest == 0 {
-				return
-			}
-			select { // go round again for the stragglers
-			case d.kick <- struct{}{}:
-			default:
-			}
+			d.commit(batch)
+			clear(batch)
+			d.mu.Lock()
+			d.spare = batch[:0]
+			d.mu.Unlock()
 		}
 	}
 }
@@ -230,7 +264,7 @@ func (d *durability) commit(batch []*request) {
 		case r.compact > 0:
 			buf, err = appendMessageFrame(buf, compactionRecord(r.compact))
 		case r.logged != nil:
-			buf, err = appendMessageFrame(buf, txnRecord(r.rev, r.logged))
+			buf = appendTxnFrame(buf, r.rev, r.logged)
 		}
 		if err != nil {
 			break
@@ -359,11 +393,11 @@ func (d *durability) close() error {
 		return nil
 	}
 	d.closing = true
-	d.mu.Unlock()
-	select {
-	case d.kick <- struct{}{}:
-	default:
+	for d.busy {
+		d.idle.Wait()
 	}
+	d.mu.Unlock()
+	close(d.stop)
 	<-d.stopped
 	d.snapMu.Lock()
 	done, snapErr := d.snapshotting, d.snapErr

@@ -91,7 +91,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 		m := newMVCC()
 		m.apply(1, []write{{key: "a", value: []byte("1")}})
-		_ = applyRecord(m, rec)
+		_, _ = applyRecord(m, rec)
 		if err := m.checkLog(); err != nil {
 			t.Fatal(err)
 		}

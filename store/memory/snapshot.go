@@ -201,20 +201,19 @@ func (m *mvcc) rebuildLog() {
 		if n := len(m.log); n == 0 || m.log[n-1].rev != v.modRev {
 			m.log = append(m.log, revision{rev: v.modRev})
 		}
-		ev := store.Event{Revision: v.modRev}
+		var ch change
 		if r.i > 0 && !r.h.versions[r.i-1].tombstone() {
-			p := kvOf(r.h.key, &r.h.versions[r.i-1])
-			ev.Prev = &p
+			ch.prev, ch.hasPrev = kvOf(r.h.key, &r.h.versions[r.i-1]), true
 		}
 		if v.tombstone() {
-			ev.Type = store.EventDelete
-			ev.KV = store.KeyValue{Key: r.h.key, ModRevision: v.modRev}
+			ch.typ = store.EventDelete
+			ch.kv = store.KeyValue{Key: r.h.key, ModRevision: v.modRev}
 		} else {
-			ev.Type = store.EventPut
-			ev.KV = kvOf(r.h.key, v)
+			ch.typ = store.EventPut
+			ch.kv = kvOf(r.h.key, v)
 		}
 		last := &m.log[len(m.log)-1]
-		last.events = append(last.events, ev)
+		last.changes = append(last.changes, ch)
 	}
 }
 

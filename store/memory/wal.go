@@ -221,51 +221,51 @@ func decodeRecord(payload []byte) (*walpb.Record, error) {
 
 // replaySegment applies the records of one segment's bytes to m, skipping
 // what a snapshot already holds. It returns how many bytes are intact (less
-// than len(data) only for a torn final record when last is set) and the
-// newest revision the segment holds.
-func replaySegment(m *mvcc, name string, data []byte, last bool) (intact int, maxRev int64, err error) {
+// than len(data) only for a torn final record when last is set) and whether
+// any record was new to m.
+func replaySegment(m *mvcc, name string, data []byte, last bool) (intact int, applied bool, err error) {
 	off := 0
 	for off < len(data) {
 		payload, n, ferr := nextFrame(data[off:])
 		if ferr == errTorn && last {
-			return off, maxRev, nil
+			return off, applied, nil
 		}
 		if ferr != nil {
-			return 0, 0, fmt.Errorf("memory: %s at offset %d: %v: %w", name, off, ferr, ErrCorrupt)
+			return 0, false, fmt.Errorf("memory: %s at offset %d: %v: %w", name, off, ferr, ErrCorrupt)
 		}
 		rec, derr := decodeRecord(payload)
 		if derr != nil {
-			return 0, 0, fmt.Errorf("memory: %s at offset %d: %v: %w", name, off, derr, ErrCorrupt)
+			return 0, false, fmt.Errorf("memory: %s at offset %d: %v: %w", name, off, derr, ErrCorrupt)
 		}
-		if aerr := applyRecord(m, rec); aerr != nil {
-			return 0, 0, fmt.Errorf("memory: %s at offset %d: %v: %w", name, off, aerr, ErrCorrupt)
+		isNew, aerr := applyRecord(m, rec)
+		if aerr != nil {
+			return 0, false, fmt.Errorf("memory: %s at offset %d: %v: %w", name, off, aerr, ErrCorrupt)
 		}
-		if t := rec.GetTxn(); t != nil {
-			maxRev = max(maxRev, t.Revision)
-		}
+		applied = applied || isNew
 		off += n
 	}
-	return off, maxRev, nil
+	return off, applied, nil
 }
 
-// applyRecord replays one log record onto m.
-func applyRecord(m *mvcc, rec *walpb.Record) error {
+// applyRecord replays one log record onto m. It reports false for a record
+// that m (loaded from a snapshot) holds already.
+func applyRecord(m *mvcc, rec *walpb.Record) (bool, error) {
 	if c := rec.GetCompaction(); c != nil {
 		if c.Revision <= m.compacted {
-			return nil // held by the snapshot already
+			return false, nil
 		}
 		if c.Revision > m.latest {
-			return fmt.Errorf("compaction at revision %d beyond the newest %d", c.Revision, m.latest)
+			return false, fmt.Errorf("compaction at revision %d beyond the newest %d", c.Revision, m.latest)
 		}
 		m.compact(c.Revision)
-		return nil
+		return true, nil
 	}
 	t := rec.GetTxn()
 	if t.Revision <= m.latest {
-		return nil // held by the snapshot already
+		return false, nil
 	}
 	if t.Revision != m.latest+1 {
-		return fmt.Errorf("revision %d follows %d: revisions missing", t.Revision, m.latest)
+		return false, fmt.Errorf("revision %d follows %d: revisions missing", t.Revision, m.latest)
 	}
 	size := 0
 	for _, w := range t.Writes {
@@ -277,13 +277,13 @@ func applyRecord(m *mvcc, rec *walpb.Record) error {
 	for i, w := range t.Writes {
 		key := string(w.Key)
 		if _, dup := seen[key]; dup {
-			return fmt.Errorf("revision %d writes key %q twice", t.Revision, key)
+			return false, fmt.Errorf("revision %d writes key %q twice", t.Revision, key)
 		}
 		seen[key] = struct{}{}
 		ws[i] = write{del: w.Delete, key: key}
 		if w.Delete {
 			if h := m.keys[key]; h == nil || h.latest() == nil {
-				return fmt.Errorf("revision %d deletes missing key %q", t.Revision, key)
+				return false, fmt.Errorf("revision %d deletes missing key %q", t.Revision, key)
 			}
 			continue
 		}
@@ -292,7 +292,7 @@ func applyRecord(m *mvcc, rec *walpb.Record) error {
 		ws[i].value = buf[n:len(buf):len(buf)]
 	}
 	m.apply(t.Revision, ws)
-	return nil
+	return true, nil
 }
 
 // txnRecord is the log record of revision rev.
