@@ -34,8 +34,8 @@ type durability struct {
 	mu      sync.Mutex
 	queue   []*request
 	spare   []*request // the previous batch's slice, for reuse
-	busy    bool        // a commit is under way (by a writer or the committer)
-	idle    sync.Cond   // signalled when busy turns false
+	busy    bool       // a commit is under way (by a writer or the committer)
+	idle    sync.Cond  // signalled when busy turns false
 	closing bool
 	kick    chan struct{} // capacity 1: the committer has a queue to commit
 	stop    chan struct{} // closed by close

@@ -79,7 +79,6 @@ type KV struct {
 
 	log *durability // nil for a purely in-memory KV
 
-
 }
 
 var _ store.KV = (*KV)(nil)

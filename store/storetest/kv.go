@@ -2,9 +2,9 @@ package storetest
 
 import (
 	"context"
-	"iter"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"testing"

@@ -111,7 +111,9 @@ func benchPut(b *testing.B, kv store.KV, writers int) {
 	ReportLatency(b, slices.Concat(lats...))
 }
 
-func preload(b *testing.B, kv store.KV, prefix string, n int) []string {
+// Preload writes n keys prefix00000... of 256 B from 64 concurrent writers
+// and returns them.
+func Preload(b *testing.B, kv store.KV, prefix string, n int) []string {
 	b.Helper()
 	ctx := context.Background()
 	value := benchValue()
@@ -146,7 +148,7 @@ func preload(b *testing.B, kv store.KV, prefix string, n int) []string {
 }
 
 func benchGet(b *testing.B, kv store.KV) {
-	keys := preload(b, kv, "/bench/get/", BenchKeys)
+	keys := Preload(b, kv, "/bench/get/", BenchKeys)
 	ctx := context.Background()
 	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
@@ -167,7 +169,7 @@ func benchGet(b *testing.B, kv store.KV) {
 }
 
 func benchList(b *testing.B, kv store.KV) {
-	preload(b, kv, "/bench/list/", BenchKeys)
+	Preload(b, kv, "/bench/list/", BenchKeys)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
