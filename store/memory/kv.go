@@ -355,7 +355,7 @@ func (s *KV) Watch(ctx context.Context, prefix string, opts store.KVWatchOptions
 				next = to + 1
 			}
 			for _, ev := range buf {
-				if !yield(ev, nil) {
+				if ctx.Err() != nil || !yield(ev, nil) {
 					return
 				}
 			}
@@ -370,7 +370,7 @@ func (s *KV) Watch(ctx context.Context, prefix string, opts store.KVWatchOptions
 				return
 			case <-notify:
 			case <-progressC:
-				if !yield(store.Event{Type: store.EventProgress, Revision: next - 1}, nil) {
+				if !yield(store.Event{Type: store.EventProgress, Revision: min(next-1, visible)}, nil) {
 					return
 				}
 				progress.Reset(s.opts.ProgressInterval)
