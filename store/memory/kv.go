@@ -308,7 +308,8 @@ func (s *KV) checkCompactLocked(rev int64) error {
 // read lock, so that a watcher far behind does not stall writers.
 const watchBatchRevisions = 512
 
-// Watch implements store.KV. Watchers pull from the revision log at their own
+// Watch implements store.KV. A watch from beyond the next revision yields
+// store.ErrFutureRevision. Watchers pull from the revision log at their own
 // pace: a slow consumer never blocks writers; it reads on from history, or
 // ends with store.ErrCompacted if history it still needed was compacted (then
 // relist and watch from the list's revision).
@@ -320,11 +321,15 @@ func (s *KV) Watch(ctx context.Context, prefix string, opts store.KVWatchOptions
 			return
 		}
 		s.mu.RLock()
-		next := opts.FromRevision
-		if next <= 0 {
-			next = s.visible + 1
-		}
+		next, visible := opts.FromRevision, s.visible
 		s.mu.RUnlock()
+		if next <= 0 {
+			next = visible + 1
+		}
+		if next > visible+1 {
+			yield(store.Event{}, fmt.Errorf("memory: watch %q from revision %d, current is %d: %w", prefix, next, visible, store.ErrFutureRevision))
+			return
+		}
 
 		var progress *time.Timer
 		var progressC <-chan time.Time
