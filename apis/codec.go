@@ -57,8 +57,8 @@ func (w Warning) String() string {
 
 // DocumentError is the error for one document of the input.
 type DocumentError struct {
-	Index int    // index of the document in the input, from 0
-	Line  int    // line where the document starts, from 1
+	Index int              // index of the document in the input, from 0
+	Line  int              // line where the document starts, from 1
 	GVK   GroupVersionKind // the document's kind, when decoding got that far
 	Err   error
 }
@@ -101,7 +101,11 @@ func (c Codec) Decode(data []byte) (Object, []Warning, error) {
 
 // DecodeInto decodes one document of data into obj, whose Go type fixes the
 // kind: the document's apiVersion and kind, when present, must name the same.
+// On error obj may be partly filled.
 func (c Codec) DecodeInto(data []byte, obj Object) ([]Warning, error) {
+	if v := reflect.ValueOf(obj); obj == nil || v.Kind() != reflect.Pointer || v.IsNil() {
+		return nil, fmt.Errorf("%w: cannot decode into %T", ErrUnknownKind, obj)
+	}
 	docs, err := splitDocuments(data)
 	if err != nil {
 		return nil, err
@@ -468,9 +472,24 @@ func splitDocuments(data []byte) ([]document, error) {
 	case 0:
 		return nil, nil
 	case '{', '[':
-		return splitJSON(data)
+		docs, err := splitJSON(data)
+		if err != nil && yamlConverts(data) {
+			// A YAML flow mapping, `{kind: Pod, ...}`, is not JSON.
+			return splitYAML(data), nil
+		}
+		return docs, err
 	}
 	return splitYAML(data), nil
+}
+
+// yamlConverts reports whether every document of the YAML stream data converts to JSON.
+func yamlConverts(data []byte) bool {
+	for _, d := range splitYAML(data) {
+		if _, err := yaml.YAMLToJSON(d.data); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func splitJSON(data []byte) ([]document, error) {

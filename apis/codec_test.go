@@ -191,6 +191,11 @@ func TestDecodeAllStream(t *testing.T) {
 	require.Len(t, objs, 2)
 	assert.Equal(t, "b", objs[1].(*codecGadgetV2).Name)
 
+	// YAML flow style looks like JSON but is not.
+	obj, _, err := c.Decode([]byte("{apiVersion: example.com/v1, kind: Gadget, metadata: {name: flow}, size: 2}"))
+	require.NoError(t, err)
+	assert.Equal(t, 2, obj.(*codecGadget).Size)
+
 	// Decode wants exactly one document.
 	_, _, err = c.Decode([]byte(stream))
 	assert.ErrorIs(t, err, ErrTooManyDocuments)
@@ -342,6 +347,11 @@ func TestDecodeInto(t *testing.T) {
 	assert.Equal(t, "Gadget", g.Kind, "TypeMeta comes from the Scheme when the document has none")
 	require.Len(t, warns, 1)
 	assert.Equal(t, "extra", warns[0].Field)
+
+	_, err = c.DecodeInto([]byte("size: 1\n"), (*codecGadget)(nil))
+	assert.ErrorIs(t, err, ErrUnknownKind)
+	_, err = c.DecodeInto([]byte("size: 1\n"), nil)
+	assert.ErrorIs(t, err, ErrUnknownKind)
 
 	var v2 codecGadgetV2
 	_, err = c.DecodeInto([]byte("apiVersion: example.com/v1\nkind: Gadget\n"), &v2)

@@ -26,6 +26,12 @@ func DeepCopy[T any](v T) T {
 	if p.fix == nil {
 		return v
 	}
+	if p.copyPointer != nil {
+		// The common case, a *Kind: copying through the pointer's value
+		// rather than its address keeps v off the heap.
+		np := p.copyPointer(*(*unsafe.Pointer)(unsafe.Pointer(&v)))
+		return *(*T)(unsafe.Pointer(&np))
+	}
 	out := v
 	p.fix(unsafe.Pointer(&out))
 	return out
@@ -37,6 +43,9 @@ func DeepCopy[T any](v T) T {
 // that need copying (scalars, strings, structs of those).
 type copyPlan struct {
 	fix func(p unsafe.Pointer)
+	// copyPointer, for pointer types, returns a deep copy of what old
+	// points to (nil for nil).
+	copyPointer func(old unsafe.Pointer) unsafe.Pointer
 }
 
 // copyPlans caches one plan per type. It is a cache of values derived from
@@ -86,7 +95,7 @@ func (b *planBuilder) plan(t reflect.Type) *copyPlan {
 	defer delete(b.open, t)
 	switch t.Kind() {
 	case reflect.Pointer:
-		p.fix = b.pointerFix(t)
+		p.fix = b.pointerFix(t, p)
 	case reflect.Slice:
 		p.fix = b.sliceFix(t)
 	case reflect.Map:
@@ -163,36 +172,41 @@ func (b *planBuilder) arrayFix(t reflect.Type) func(unsafe.Pointer) {
 	}
 }
 
-func (b *planBuilder) pointerFix(t reflect.Type) func(unsafe.Pointer) {
+func (b *planBuilder) pointerFix(t reflect.Type, p *copyPlan) func(unsafe.Pointer) {
 	elem := t.Elem()
 	if pointerFree(elem) {
 		// *int32, *bool, *int64 and friends: a raw copy needs no write barriers.
 		size := elem.Size()
-		return func(p unsafe.Pointer) {
-			old := *(*unsafe.Pointer)(p)
+		p.copyPointer = func(old unsafe.Pointer) unsafe.Pointer {
 			if old == nil {
-				return
+				return nil
 			}
 			np := reflect.New(elem).UnsafePointer()
 			if size > 0 {
 				copy(unsafe.Slice((*byte)(np), size), unsafe.Slice((*byte)(old), size))
 			}
-			*(*unsafe.Pointer)(p) = np
+			return np
+		}
+	} else {
+		ep := b.plan(elem)
+		p.copyPointer = func(old unsafe.Pointer) unsafe.Pointer {
+			if old == nil {
+				return nil
+			}
+			nv := reflect.New(elem)
+			nv.Elem().Set(reflect.NewAt(elem, old).Elem()) // a typed copy, with write barriers
+			np := nv.UnsafePointer()
+			if fix := ep.fix; fix != nil {
+				fix(np)
+			}
+			return np
 		}
 	}
-	ep := b.plan(elem)
+	cp := p.copyPointer
 	return func(p unsafe.Pointer) {
-		old := *(*unsafe.Pointer)(p)
-		if old == nil {
-			return
+		if old := *(*unsafe.Pointer)(p); old != nil {
+			*(*unsafe.Pointer)(p) = cp(old)
 		}
-		nv := reflect.New(elem)
-		nv.Elem().Set(reflect.NewAt(elem, old).Elem()) // a typed copy, with write barriers
-		np := nv.UnsafePointer()
-		if ep.fix != nil {
-			ep.fix(np)
-		}
-		*(*unsafe.Pointer)(p) = np
 	}
 }
 

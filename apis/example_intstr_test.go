@@ -15,7 +15,7 @@ func ExampleIntOrString_ScaledValue() {
 	if err := json.Unmarshal([]byte(`{"maxSurge":"25%","maxUnavailable":1}`), &bounds); err != nil {
 		panic(err)
 	}
-	surge, _ := bounds.MaxSurge.ScaledValue(10, true)         // round up
+	surge, _ := bounds.MaxSurge.ScaledValue(10, true)          // round up
 	unavail, _ := bounds.MaxUnavailable.ScaledValue(10, false) // an integer is itself
 	fmt.Println(surge, unavail)
 	// Output: 3 1

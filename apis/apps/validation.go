@@ -1,7 +1,7 @@
 package apps
 
 import (
-	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -100,8 +100,9 @@ func ValidateDeployment(d *Deployment) field.ErrorList {
 	errs = append(errs, apis.ValidateNonnegative(s.MinReadySeconds, specPath.Child("minReadySeconds"))...)
 	errs = append(errs, validateHistoryLimit(s.RevisionHistoryLimit, specPath.Child("revisionHistoryLimit"))...)
 	if pd := s.ProgressDeadlineSeconds; pd != nil {
-		errs = append(errs, apis.ValidateNonnegative(*pd, specPath.Child("progressDeadlineSeconds"))...)
-		if *pd <= s.MinReadySeconds {
+		if *pd < 0 {
+			errs = append(errs, apis.ValidateNonnegative(*pd, specPath.Child("progressDeadlineSeconds"))...)
+		} else if *pd <= s.MinReadySeconds {
 			errs = append(errs, field.Invalid(specPath.Child("progressDeadlineSeconds"), *pd, "must be greater than minReadySeconds"))
 		}
 	}
@@ -130,7 +131,7 @@ func ValidateDeployment(d *Deployment) field.ErrorList {
 
 // validateSelectorImmutable reports a changed selector (immutable in apps/v1).
 func validateSelectorImmutable(sel, old *apis.LabelSelector) field.ErrorList {
-	if !reflect.DeepEqual(sel, old) {
+	if !apis.SemanticEqual(sel, old) {
 		return field.ErrorList{field.Invalid(specPath.Child("selector"), selectorString(sel), "field is immutable")}
 	}
 	return nil
@@ -173,7 +174,7 @@ func ValidateStatefulSet(ss *StatefulSet) field.ErrorList {
 	errs = append(errs, apis.ValidateNonnegative(s.MinReadySeconds, specPath.Child("minReadySeconds"))...)
 	errs = append(errs, validateHistoryLimit(s.RevisionHistoryLimit, specPath.Child("revisionHistoryLimit"))...)
 	errs = append(errs, ValidateSelectorAndTemplate(s.Selector, &s.Template, specPath)...)
-	errs = append(errs, validateWorkloadTemplate(&s.Template, specPath)...)
+	errs = append(errs, validateWorkloadTemplate(withClaimVolumes(&s.Template, s.VolumeClaimTemplates), specPath)...)
 	if s.ServiceName != "" {
 		for _, msg := range apis.IsDNS1123Label(s.ServiceName) {
 			errs = append(errs, field.Invalid(specPath.Child("serviceName"), s.ServiceName, msg))
@@ -259,7 +260,7 @@ func ValidateStatefulSetUpdate(ss, old *StatefulSet) field.ErrorList {
 	mutated.MinReadySeconds = old.Spec.MinReadySeconds
 	mutated.RevisionHistoryLimit = old.Spec.RevisionHistoryLimit
 	mutated.Selector = old.Spec.Selector
-	if !reflect.DeepEqual(mutated, old.Spec) {
+	if !apis.SemanticEqual(mutated, old.Spec) {
 		errs = append(errs, field.Forbidden(specPath, "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'revisionHistoryLimit' and 'minReadySeconds' are forbidden"))
 	}
 	return errs
@@ -324,4 +325,25 @@ func iosString(v *apis.IntOrString) string {
 		return ""
 	}
 	return v.String()
+}
+
+// withClaimVolumes returns the template with a volume for each claim template
+// it does not already name, so that its containers may mount the claims (the
+// StatefulSet controller adds these volumes to every pod it creates).
+func withClaimVolumes(t *core.PodTemplateSpec, claims []core.PersistentVolumeClaim) *core.PodTemplateSpec {
+	if len(claims) == 0 {
+		return t
+	}
+	out := *t
+	out.Spec.Volumes = slices.Clone(t.Spec.Volumes)
+	for _, c := range claims {
+		// Claims with bad names are reported at volumeClaimTemplates, not twice.
+		if len(apis.IsDNS1123Label(c.Name)) > 0 || slices.ContainsFunc(out.Spec.Volumes, func(v core.Volume) bool { return v.Name == c.Name }) {
+			continue
+		}
+		out.Spec.Volumes = append(out.Spec.Volumes, core.Volume{Name: c.Name, VolumeSource: core.VolumeSource{
+			PersistentVolumeClaim: &core.PersistentVolumeClaimVolumeSource{ClaimName: c.Name},
+		}})
+	}
+	return &out
 }

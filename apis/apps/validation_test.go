@@ -104,7 +104,9 @@ func TestValidateDeployment(t *testing.T) {
 		{"strategy type", func(d *Deployment) { d.Spec.Strategy.Type = "BlueGreen" }, "spec.strategy.type", field.TypeNotSupported},
 		{"recreate with rollingUpdate", func(d *Deployment) { d.Spec.Strategy.Type = RecreateDeploymentStrategyType }, "spec.strategy.rollingUpdate", field.TypeForbidden},
 		{"maxSurge percent syntax", func(d *Deployment) { d.Spec.Strategy.RollingUpdate.MaxSurge = ptr(apis.IntOrStringFromString("lots")) }, "spec.strategy.rollingUpdate.maxSurge", field.TypeInvalid},
-		{"maxUnavailable over 100%", func(d *Deployment) { d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromString("101%")) }, "spec.strategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
+		{"maxUnavailable over 100%", func(d *Deployment) {
+			d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromString("101%"))
+		}, "spec.strategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
 		{"maxSurge over 100% ok", func(d *Deployment) { d.Spec.Strategy.RollingUpdate.MaxSurge = ptr(apis.IntOrStringFromString("200%")) }, "", ""},
 		{"maxUnavailable negative", func(d *Deployment) { d.Spec.Strategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromInt(-1)) }, "spec.strategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
 		{"both zero", func(d *Deployment) {
@@ -114,6 +116,12 @@ func TestValidateDeployment(t *testing.T) {
 		{"minReadySeconds", func(d *Deployment) { d.Spec.MinReadySeconds = -1 }, "spec.minReadySeconds", field.TypeInvalid},
 		{"revisionHistoryLimit", func(d *Deployment) { d.Spec.RevisionHistoryLimit = ptr(int32(-1)) }, "spec.revisionHistoryLimit", field.TypeInvalid},
 		{"progressDeadline vs minReady", func(d *Deployment) { d.Spec.MinReadySeconds = 600 }, "spec.progressDeadlineSeconds", field.TypeInvalid},
+		{"progressDeadline negative", func(d *Deployment) { d.Spec.ProgressDeadlineSeconds = ptr(int32(-1)) }, "spec.progressDeadlineSeconds", field.TypeInvalid},
+		{"strategy type required", func(d *Deployment) { d.Spec.Strategy.Type = "" }, "spec.strategy.type", field.TypeRequired},
+		{"selector Exists with values", func(d *Deployment) {
+			d.Spec.Selector.MatchExpressions[0] = apis.LabelSelectorRequirement{Key: "tier", Operator: apis.LabelSelectorOpExists, Values: []string{"x"}}
+		}, "spec.selector.matchExpressions[0].values", field.TypeForbidden},
+		{"selector key", func(d *Deployment) { d.Spec.Selector.MatchExpressions[0].Key = "a b" }, "spec.selector.matchExpressions[0].key", field.TypeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,8 +254,12 @@ func TestValidateStatefulSet(t *testing.T) {
 		{"podManagementPolicy", func(ss *StatefulSet) { ss.Spec.PodManagementPolicy = "Random" }, "spec.podManagementPolicy", field.TypeNotSupported},
 		{"updateStrategy type", func(ss *StatefulSet) { ss.Spec.UpdateStrategy.Type = "Rolling" }, "spec.updateStrategy.type", field.TypeNotSupported},
 		{"partition", func(ss *StatefulSet) { ss.Spec.UpdateStrategy.RollingUpdate.Partition = ptr(int32(-1)) }, "spec.updateStrategy.rollingUpdate.partition", field.TypeInvalid},
-		{"maxUnavailable zero", func(ss *StatefulSet) { ss.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromInt(0)) }, "spec.updateStrategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
-		{"maxUnavailable percent ok", func(ss *StatefulSet) { ss.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromString("50%")) }, "", ""},
+		{"maxUnavailable zero", func(ss *StatefulSet) {
+			ss.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromInt(0))
+		}, "spec.updateStrategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
+		{"maxUnavailable percent ok", func(ss *StatefulSet) {
+			ss.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromString("50%"))
+		}, "", ""},
 		{"OnDelete with rollingUpdate", func(ss *StatefulSet) { ss.Spec.UpdateStrategy.Type = OnDeleteStatefulSetStrategyType }, "spec.updateStrategy.rollingUpdate", field.TypeInvalid},
 		{"claim template name", func(ss *StatefulSet) { ss.Spec.VolumeClaimTemplates[0].Name = "" }, "spec.volumeClaimTemplates[0].metadata.name", field.TypeRequired},
 		{"claim template storage", func(ss *StatefulSet) { ss.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests = nil }, "spec.volumeClaimTemplates[0].spec.resources.requests[storage]", field.TypeRequired},
@@ -255,6 +267,14 @@ func TestValidateStatefulSet(t *testing.T) {
 		{"ordinals", func(ss *StatefulSet) { ss.Spec.Ordinals = &StatefulSetOrdinals{Start: -1} }, "spec.ordinals.start", field.TypeInvalid},
 		{"minReadySeconds", func(ss *StatefulSet) { ss.Spec.MinReadySeconds = -1 }, "spec.minReadySeconds", field.TypeInvalid},
 		{"restartPolicy", func(ss *StatefulSet) { ss.Spec.Template.Spec.RestartPolicy = core.RestartPolicyNever }, "spec.template.spec.restartPolicy", field.TypeNotSupported},
+		{"revisionHistoryLimit", func(ss *StatefulSet) { ss.Spec.RevisionHistoryLimit = ptr(int32(-1)) }, "spec.revisionHistoryLimit", field.TypeInvalid},
+		{"podManagementPolicy required", func(ss *StatefulSet) { ss.Spec.PodManagementPolicy = "" }, "spec.podManagementPolicy", field.TypeRequired},
+		{"updateStrategy required", func(ss *StatefulSet) { ss.Spec.UpdateStrategy.Type = "" }, "spec.updateStrategy.type", field.TypeRequired},
+		{"claim template name syntax", func(ss *StatefulSet) { ss.Spec.VolumeClaimTemplates[0].Name = "Data" }, "spec.volumeClaimTemplates[0].metadata.name", field.TypeInvalid},
+		{"claim template duplicate", func(ss *StatefulSet) {
+			ss.Spec.VolumeClaimTemplates = append(ss.Spec.VolumeClaimTemplates, ss.Spec.VolumeClaimTemplates[0])
+		}, "spec.volumeClaimTemplates[1].metadata.name", field.TypeDuplicate},
+		{"claim whenDeleted", func(ss *StatefulSet) { ss.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted = "" }, "spec.persistentVolumeClaimRetentionPolicy.whenDeleted", field.TypeNotSupported},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,10 +320,20 @@ func TestDaemonSet(t *testing.T) {
 	}{
 		{"selector", func(ds *DaemonSet) { ds.Spec.Selector = nil }, "spec.selector", field.TypeRequired},
 		{"labels", func(ds *DaemonSet) { ds.Spec.Template.Labels["app"] = "x" }, "spec.template.metadata.labels", field.TypeInvalid},
-		{"both zero", func(ds *DaemonSet) { ds.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromInt(0)) }, "spec.updateStrategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
-		{"both set", func(ds *DaemonSet) { ds.Spec.UpdateStrategy.RollingUpdate.MaxSurge = ptr(apis.IntOrStringFromString("10%")) }, "spec.updateStrategy.rollingUpdate.maxSurge", field.TypeInvalid},
+		{"both zero", func(ds *DaemonSet) {
+			ds.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromInt(0))
+		}, "spec.updateStrategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
+		{"both set", func(ds *DaemonSet) {
+			ds.Spec.UpdateStrategy.RollingUpdate.MaxSurge = ptr(apis.IntOrStringFromString("10%"))
+		}, "spec.updateStrategy.rollingUpdate.maxSurge", field.TypeInvalid},
 		{"type", func(ds *DaemonSet) { ds.Spec.UpdateStrategy.Type = "Canary" }, "spec.updateStrategy.type", field.TypeNotSupported},
 		{"restartPolicy", func(ds *DaemonSet) { ds.Spec.Template.Spec.RestartPolicy = core.RestartPolicyOnFailure }, "spec.template.spec.restartPolicy", field.TypeNotSupported},
+		{"minReadySeconds", func(ds *DaemonSet) { ds.Spec.MinReadySeconds = -1 }, "spec.minReadySeconds", field.TypeInvalid},
+		{"revisionHistoryLimit", func(ds *DaemonSet) { ds.Spec.RevisionHistoryLimit = ptr(int32(-1)) }, "spec.revisionHistoryLimit", field.TypeInvalid},
+		{"type required", func(ds *DaemonSet) { ds.Spec.UpdateStrategy.Type = "" }, "spec.updateStrategy.type", field.TypeRequired},
+		{"maxUnavailable over 100%", func(ds *DaemonSet) {
+			ds.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(apis.IntOrStringFromString("150%"))
+		}, "spec.updateStrategy.rollingUpdate.maxUnavailable", field.TypeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -346,4 +376,13 @@ func TestRegistration(t *testing.T) {
 	require.Len(t, errs, 1)
 	assert.Equal(t, "spec.selector", errs[0].Field)
 	require.Error(t, AddToScheme(s), "registering twice fails")
+}
+
+func TestStatefulSetMountsClaimTemplates(t *testing.T) {
+	ss := validStatefulSet()
+	ss.Spec.Template.Spec.Containers[0].VolumeMounts = []core.VolumeMount{{Name: "data", MountPath: "/data"}}
+	assert.Empty(t, ValidateStatefulSet(ss), "containers may mount claim templates")
+	assert.Empty(t, ss.Spec.Template.Spec.Volumes, "validation does not change the template")
+	ss.Spec.Template.Spec.Containers[0].VolumeMounts[0].Name = "logs"
+	expectOnly(t, ValidateStatefulSet(ss), "spec.template.spec.containers[0].volumeMounts[0].name", field.TypeNotFound)
 }

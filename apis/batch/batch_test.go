@@ -75,6 +75,9 @@ func TestValidateJob(t *testing.T) {
 		{"selector mismatch", func(j *Job) { j.Spec.Selector.MatchLabels[JobNameLabel] = "other" }, "spec.template.metadata.labels", field.TypeInvalid},
 		{"selector required", func(j *Job) { j.Spec.Selector = nil }, "spec.selector", field.TypeRequired},
 		{"container", func(j *Job) { j.Spec.Template.Spec.Containers = nil }, "spec.template.spec.containers", field.TypeRequired},
+		{"podReplacementPolicy", func(j *Job) { j.Spec.PodReplacementPolicy = ptr(PodReplacementPolicy("Never")) }, "spec.podReplacementPolicy", field.TypeNotSupported},
+		{"selector syntax", func(j *Job) { j.Spec.Selector.MatchLabels["x"] = "a b" }, "spec.selector.matchLabels[x]", field.TypeInvalid},
+		{"name", func(j *Job) { j.Name = "Pi" }, "metadata.name", field.TypeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +91,9 @@ func TestValidateJob(t *testing.T) {
 	j.Spec.Selector = &apis.LabelSelector{MatchLabels: map[string]string{"x": "y"}}
 	expectOnly(t, ValidateJobUpdate(j, old), "spec.selector", field.TypeInvalid)
 	assert.Empty(t, ValidateJobUpdate(validJob(), old))
+	j = validJob()
+	j.Spec.CompletionMode = ptr(IndexedCompletion)
+	expectOnly(t, ValidateJobUpdate(j, old), "spec.completionMode", field.TypeInvalid)
 }
 
 func validCronJob() *CronJob {
@@ -131,6 +137,12 @@ func TestCronJob(t *testing.T) {
 		{"startingDeadline", func(c *CronJob) { c.Spec.StartingDeadlineSeconds = ptr(int64(-1)) }, "spec.startingDeadlineSeconds", field.TypeInvalid},
 		{"history", func(c *CronJob) { c.Spec.FailedJobsHistoryLimit = ptr(int32(-1)) }, "spec.failedJobsHistoryLimit", field.TypeInvalid},
 		{"job restartPolicy", func(c *CronJob) { c.Spec.JobTemplate.Spec.Template.Spec.RestartPolicy = core.RestartPolicyAlways }, "spec.jobTemplate.spec.template.spec.restartPolicy", field.TypeNotSupported},
+		{"schedule range end", func(c *CronJob) { c.Spec.Schedule = "0 0 1-32 * *" }, "spec.schedule", field.TypeInvalid},
+		{"schedule every", func(c *CronJob) { c.Spec.Schedule = "@every soon" }, "spec.schedule", field.TypeInvalid},
+		{"concurrencyPolicy required", func(c *CronJob) { c.Spec.ConcurrencyPolicy = "" }, "spec.concurrencyPolicy", field.TypeRequired},
+		{"successful history", func(c *CronJob) { c.Spec.SuccessfulJobsHistoryLimit = ptr(int32(-1)) }, "spec.successfulJobsHistoryLimit", field.TypeInvalid},
+		{"timeZone Local", func(c *CronJob) { c.Spec.TimeZone = ptr("Local") }, "spec.timeZone", field.TypeInvalid},
+		{"template label", func(c *CronJob) { c.Spec.JobTemplate.Spec.Template.Labels = map[string]string{"a": "b c"} }, "spec.jobTemplate.spec.template.metadata.labels[a]", field.TypeInvalid},
 		{"name length", func(c *CronJob) { c.Name = "a-name-that-is-far-too-long-for-the-jobs-it-would-create" }, "metadata.name", field.TypeInvalid},
 	}
 	for _, tt := range tests {

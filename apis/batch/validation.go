@@ -131,12 +131,9 @@ func ValidateCronJob(c *CronJob) field.ErrorList {
 	// template usually has none; check the rest of the job spec.
 	withSelector := *js
 	if withSelector.Selector == nil {
-		withSelector.Selector = &apis.LabelSelector{MatchLabels: js.Template.Labels}
+		withSelector.Selector = &apis.LabelSelector{} // matches every template
 	}
-	for _, e := range ValidateJobSpec(&withSelector, jp) {
-		errs = append(errs, e)
-	}
-	return errs
+	return append(errs, ValidateJobSpec(&withSelector, jp)...)
 }
 
 // cron field bounds: minute, hour, day of month, month, day of week.

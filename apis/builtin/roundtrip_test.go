@@ -79,3 +79,27 @@ func TestRoundTripEveryKind(t *testing.T) {
 		assert.True(t, seen[k.GVK.Kind], "no round-trip fixture for %s", k.GVK)
 	}
 }
+
+// TestFixturesAreValid defaults and validates every round-trip fixture (each
+// is a realistic, fully populated object of its kind) and checks that a
+// no-op update passes the kind's update rules.
+func TestFixturesAreValid(t *testing.T) {
+	s, err := builtin.NewScheme()
+	require.NoError(t, err)
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "roundtrip", "*.yaml"))
+	require.NoError(t, err)
+	for _, f := range files {
+		for _, doc := range splitDocuments(readFile(t, f)) {
+			obj, k, err := decode(t, s, doc)
+			require.NoError(t, err)
+			t.Run(k.GVK.Kind, func(t *testing.T) {
+				k.Default(obj)
+				assert.Empty(t, k.Validate(obj))
+				old, _, err := decode(t, s, doc)
+				require.NoError(t, err)
+				k.Default(old)
+				assert.Empty(t, k.ValidateUpdate(obj, old))
+			})
+		}
+	}
+}

@@ -34,6 +34,12 @@ func TestLease(t *testing.T) {
 	require.Len(t, errs, 1)
 	assert.Equal(t, "spec.leaseTransitions", errs[0].Field)
 
+	l.Spec.LeaseTransitions = nil
+	l.Spec.Strategy = ptr("Newest")
+	errs = ValidateLease(l)
+	require.Len(t, errs, 1)
+	assert.Equal(t, "spec.strategy", errs[0].Field)
+
 	s := apis.NewScheme()
 	require.NoError(t, AddToScheme(s))
 	k, err := s.ByResource("leases.coordination.k8s.io")

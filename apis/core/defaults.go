@@ -88,6 +88,9 @@ func DefaultPodSpec(s *PodSpec) {
 	for i := range s.Containers {
 		DefaultContainer(&s.Containers[i])
 	}
+	for i := range s.EphemeralContainers {
+		DefaultContainer(&s.EphemeralContainers[i].Container)
+	}
 	for i := range s.Volumes {
 		defaultVolume(&s.Volumes[i])
 	}

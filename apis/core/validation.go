@@ -87,7 +87,7 @@ func ValidatePodUpdate(p, old *Pod) field.ErrorList {
 		errs = append(errs, field.Invalid(specPath.Child("activeDeadlineSeconds"), b, "must be less than or equal to the previous value"))
 	}
 	for i, t := range old.Spec.Tolerations {
-		if !slices.ContainsFunc(p.Spec.Tolerations, func(n Toleration) bool { return reflect.DeepEqual(n, t) }) {
+		if !slices.ContainsFunc(p.Spec.Tolerations, func(n Toleration) bool { return apis.SemanticEqual(n, t) }) {
 			errs = append(errs, field.Forbidden(specPath.Child("tolerations").Index(i), "existing toleration can not be modified or removed"))
 		}
 	}
@@ -108,7 +108,7 @@ func ValidatePodUpdate(p, old *Pod) field.ErrorList {
 	mutated.Tolerations = old.Spec.Tolerations
 	mutated.SchedulingGates = old.Spec.SchedulingGates
 	mutated.NodeName = old.Spec.NodeName // checked above
-	if !reflect.DeepEqual(mutated, old.Spec) {
+	if !apis.SemanticEqual(mutated, old.Spec) {
 		errs = append(errs, field.Forbidden(specPath, "pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.schedulingGates` and an unset `spec.nodeName`"))
 	}
 	if len(p.Spec.SchedulingGates) > len(old.Spec.SchedulingGates) {
@@ -136,6 +136,23 @@ func ValidatePodSpec(s *PodSpec, path *field.Path) field.ErrorList {
 	}
 	for i := range s.Containers {
 		errs = append(errs, validateContainer(&s.Containers[i], false, names, volumes, s.HostNetwork, path.Child("containers").Index(i))...)
+	}
+	for i := range s.EphemeralContainers {
+		errs = append(errs, validateEphemeralContainer(&s.EphemeralContainers[i], names, volumes, path.Child("ephemeralContainers").Index(i))...)
+	}
+	if sc := s.SecurityContext; sc != nil {
+		sp := path.Child("securityContext")
+		for _, id := range []struct {
+			name string
+			v    *int64
+		}{{"runAsUser", sc.RunAsUser}, {"runAsGroup", sc.RunAsGroup}, {"fsGroup", sc.FSGroup}} {
+			if id.v != nil {
+				errs = append(errs, apis.ValidateNonnegative(*id.v, sp.Child(id.name))...)
+			}
+		}
+		for i, g := range sc.SupplementalGroups {
+			errs = append(errs, apis.ValidateNonnegative(g, sp.Child("supplementalGroups").Index(i))...)
+		}
 	}
 	if s.RestartPolicy == "" {
 		errs = append(errs, field.Required(path.Child("restartPolicy"), ""))
@@ -490,6 +507,28 @@ func validateContainer(c *Container, init bool, names, volumes map[string]bool, 
 		}
 	}
 	return errs
+}
+
+// validateEphemeralContainer checks a debugging container: a Container
+// without ports, probes, lifecycle or resources, whose name is unique in the pod.
+func validateEphemeralContainer(e *EphemeralContainer, names, volumes map[string]bool, p *field.Path) field.ErrorList {
+	c := e.Container
+	var errs field.ErrorList
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"ports", len(c.Ports) > 0}, {"livenessProbe", c.LivenessProbe != nil}, {"readinessProbe", c.ReadinessProbe != nil},
+		{"startupProbe", c.StartupProbe != nil}, {"lifecycle", c.Lifecycle != nil},
+		{"resources", len(c.Resources.Limits)+len(c.Resources.Requests) > 0},
+	} {
+		if f.set {
+			errs = append(errs, field.Forbidden(p.Child(f.name), "cannot be set for an Ephemeral Container"))
+		}
+	}
+	c.Ports, c.LivenessProbe, c.ReadinessProbe, c.StartupProbe, c.Lifecycle = nil, nil, nil, nil, nil
+	c.Resources = ResourceRequirements{}
+	return append(errs, validateContainer(&c, false, names, volumes, false, p)...)
 }
 
 func validateEnv(env []EnvVar, path *field.Path) field.ErrorList {

@@ -2,7 +2,6 @@ package core
 
 import (
 	"net/netip"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,7 +63,7 @@ func ValidateNodeUpdate(n, old *Node) field.ErrorList {
 	if old.Spec.PodCIDR != "" && n.Spec.PodCIDR != old.Spec.PodCIDR {
 		errs = append(errs, field.Forbidden(sp.Child("podCIDR"), "node updates may not change podCIDR except from \"\" to valid"))
 	}
-	if len(old.Spec.PodCIDRs) > 0 && !reflect.DeepEqual(n.Spec.PodCIDRs, old.Spec.PodCIDRs) {
+	if len(old.Spec.PodCIDRs) > 0 && !apis.SemanticEqual(n.Spec.PodCIDRs, old.Spec.PodCIDRs) {
 		errs = append(errs, field.Forbidden(sp.Child("podCIDRs"), "node updates may not change podCIDRs except from \"\" to valid"))
 	}
 	if old.Spec.ProviderID != "" && n.Spec.ProviderID != old.Spec.ProviderID {
@@ -347,10 +346,10 @@ func ValidateConfigMapUpdate(c, old *ConfigMap) field.ErrorList {
 	if c.Immutable == nil || !*c.Immutable {
 		errs = append(errs, field.Forbidden(field.NewPath("immutable"), "field is immutable when `immutable` is set"))
 	}
-	if !reflect.DeepEqual(c.Data, old.Data) {
+	if !apis.SemanticEqual(c.Data, old.Data) {
 		errs = append(errs, field.Forbidden(field.NewPath("data"), "field is immutable when `immutable` is set"))
 	}
-	if !reflect.DeepEqual(c.BinaryData, old.BinaryData) {
+	if !apis.SemanticEqual(c.BinaryData, old.BinaryData) {
 		errs = append(errs, field.Forbidden(field.NewPath("binaryData"), "field is immutable when `immutable` is set"))
 	}
 	return errs
@@ -405,7 +404,7 @@ func ValidateSecretUpdate(s, old *Secret) field.ErrorList {
 		if s.Immutable == nil || !*s.Immutable {
 			errs = append(errs, field.Forbidden(field.NewPath("immutable"), "field is immutable when `immutable` is set"))
 		}
-		if !reflect.DeepEqual(s.Data, old.Data) {
+		if !apis.SemanticEqual(s.Data, old.Data) {
 			errs = append(errs, field.Forbidden(field.NewPath("data"), "field is immutable when `immutable` is set"))
 		}
 	}
@@ -523,7 +522,7 @@ func ValidatePersistentVolumeClaimUpdate(pvc, old *PersistentVolumeClaim) field.
 	if old.Spec.VolumeName == "" {
 		mutated.VolumeName = ""
 	}
-	if !reflect.DeepEqual(mutated, old.Spec) {
+	if !apis.SemanticEqual(mutated, old.Spec) {
 		errs = append(errs, field.Forbidden(sp, "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"))
 	}
 	newQ, oldQ := pvc.Spec.Resources.Requests[ResourceStorage], old.Spec.Resources.Requests[ResourceStorage]

@@ -208,6 +208,147 @@ func TestValidatePodRules(t *testing.T) {
 		{"spread topologyKey", func(p *Pod) { p.Spec.TopologySpreadConstraints[0].TopologyKey = "" }, "spec.topologySpreadConstraints[0].topologyKey", field.TypeRequired},
 		{"spread whenUnsatisfiable", func(p *Pod) { p.Spec.TopologySpreadConstraints[0].WhenUnsatisfiable = "Never" }, "spec.topologySpreadConstraints[0].whenUnsatisfiable", field.TypeNotSupported},
 		{"spread minDomains", func(p *Pod) { p.Spec.TopologySpreadConstraints[0].MinDomains = ptr(int32(0)) }, "spec.topologySpreadConstraints[0].minDomains", field.TypeInvalid},
+		{"ephemeral container name unique", func(p *Pod) {
+			p.Spec.EphemeralContainers = []EphemeralContainer{{Container: Container{Name: "web", Image: "busybox"}}}
+		}, "spec.ephemeralContainers[0].name", field.TypeDuplicate},
+		{"ephemeral container ports", func(p *Pod) {
+			p.Spec.EphemeralContainers = []EphemeralContainer{{Container: Container{Name: "debug", Image: "busybox", Ports: []ContainerPort{{ContainerPort: 80, Protocol: ProtocolTCP}}}}}
+		}, "spec.ephemeralContainers[0].ports", field.TypeForbidden},
+		{"ephemeral container ok", func(p *Pod) {
+			p.Spec.EphemeralContainers = []EphemeralContainer{{Container: Container{Name: "debug", Image: "busybox"}, TargetContainerName: "web"}}
+		}, "", ""},
+		{"runAsUser negative", func(p *Pod) { p.Spec.SecurityContext.RunAsUser = ptr(int64(-1)) }, "spec.securityContext.runAsUser", field.TypeInvalid},
+		{"hostname", func(p *Pod) { p.Spec.Hostname = "a.b" }, "spec.hostname", field.TypeInvalid},
+		{"subdomain", func(p *Pod) { p.Spec.Subdomain = "A" }, "spec.subdomain", field.TypeInvalid},
+		{"schedulerName", func(p *Pod) { p.Spec.SchedulerName = "My Scheduler" }, "spec.schedulerName", field.TypeInvalid},
+		{"priorityClassName", func(p *Pod) { p.Spec.PriorityClassName = "High" }, "spec.priorityClassName", field.TypeInvalid},
+		{"imagePullSecrets name", func(p *Pod) { p.Spec.ImagePullSecrets = []LocalObjectReference{{}} }, "spec.imagePullSecrets[0].name", field.TypeRequired},
+		{"dnsPolicy None needs nameservers", func(p *Pod) { p.Spec.DNSPolicy = DNSNone }, "spec.dnsConfig.nameservers", field.TypeRequired},
+		{"preemptionPolicy", func(p *Pod) { p.Spec.PreemptionPolicy = ptr(PreemptionPolicy("Sometimes")) }, "spec.preemptionPolicy", field.TypeNotSupported},
+		{"restartPolicy required", func(p *Pod) { p.Spec.RestartPolicy = "" }, "spec.restartPolicy", field.TypeRequired},
+		{"terminationMessagePolicy", func(p *Pod) { p.Spec.Containers[0].TerminationMessagePolicy = "Stderr" }, "spec.containers[0].terminationMessagePolicy", field.TypeNotSupported},
+		{"image whitespace", func(p *Pod) { p.Spec.Containers[0].Image = " nginx" }, "spec.containers[0].image", field.TypeInvalid},
+		{"hostIP", func(p *Pod) { p.Spec.Containers[0].Ports[0].HostIP = "localhost" }, "spec.containers[0].ports[0].hostIP", field.TypeInvalid},
+		{"port name duplicate", func(p *Pod) {
+			p.Spec.Containers[0].Ports = append(p.Spec.Containers[0].Ports, ContainerPort{Name: "http", ContainerPort: 81, Protocol: ProtocolTCP})
+		}, "spec.containers[0].ports[1].name", field.TypeDuplicate},
+		{"protocol required", func(p *Pod) { p.Spec.Containers[0].Ports[0].Protocol = "" }, "spec.containers[0].ports[0].protocol", field.TypeRequired},
+		{"env name required", func(p *Pod) { p.Spec.Containers[0].Env[0].Name = "" }, "spec.containers[0].env[0].name", field.TypeRequired},
+		{"env name printable", func(p *Pod) { p.Spec.Containers[0].Env[0].Name = "A\tB" }, "spec.containers[0].env[0].name", field.TypeInvalid},
+		{"env valueFrom empty", func(p *Pod) { p.Spec.Containers[0].Env[1].ValueFrom = &EnvVarSource{} }, "spec.containers[0].env[1].valueFrom", field.TypeInvalid},
+		{"env fieldRef required", func(p *Pod) { p.Spec.Containers[0].Env[1].ValueFrom.FieldRef.FieldPath = "" }, "spec.containers[0].env[1].valueFrom.fieldRef.fieldPath", field.TypeRequired},
+		{"env fieldRef label entry ok", func(p *Pod) { p.Spec.Containers[0].Env[1].ValueFrom.FieldRef.FieldPath = "metadata.labels['app']" }, "", ""},
+		{"env resourceFieldRef required", func(p *Pod) { p.Spec.Containers[0].Env[2].ValueFrom.ResourceFieldRef.Resource = "" }, "spec.containers[0].env[2].valueFrom.resourceFieldRef.resource", field.TypeRequired},
+		{"env resourceFieldRef divisor", func(p *Pod) {
+			p.Spec.Containers[0].Env[2].ValueFrom.ResourceFieldRef.Divisor = resource.MustParse("-1")
+		}, "spec.containers[0].env[2].valueFrom.resourceFieldRef.divisor", field.TypeInvalid},
+		{"env configMapKeyRef name", func(p *Pod) { p.Spec.Containers[0].Env[3].ValueFrom.ConfigMapKeyRef.Name = "" }, "spec.containers[0].env[3].valueFrom.configMapKeyRef.name", field.TypeRequired},
+		{"env secretKeyRef key", func(p *Pod) { p.Spec.Containers[0].Env[4].ValueFrom.SecretKeyRef.Key = "" }, "spec.containers[0].env[4].valueFrom.secretKeyRef.key", field.TypeRequired},
+		{"envFrom both", func(p *Pod) {
+			p.Spec.Containers[0].EnvFrom[0].SecretRef = &SecretEnvSource{LocalObjectReference: LocalObjectReference{Name: "s"}}
+		}, "spec.containers[0].envFrom[0]", field.TypeInvalid},
+		{"envFrom configMap name", func(p *Pod) { p.Spec.Containers[0].EnvFrom[0].ConfigMapRef.Name = "" }, "spec.containers[0].envFrom[0].configMapRef.name", field.TypeRequired},
+		{"envFrom secret name", func(p *Pod) {
+			p.Spec.Containers[0].EnvFrom[0] = EnvFromSource{SecretRef: &SecretEnvSource{}}
+		}, "spec.containers[0].envFrom[0].secretRef.name", field.TypeRequired},
+		{"resource name", func(p *Pod) {
+			p.Spec.Containers[0].Resources.Limits["bad name"] = resource.MustParse("1")
+		}, "spec.containers[0].resources.limits", field.TypeInvalid},
+		{"volumeMount name required", func(p *Pod) { p.Spec.Containers[0].VolumeMounts[0].Name = "" }, "spec.containers[0].volumeMounts[0].name", field.TypeRequired},
+		{"volumeMount subPath", func(p *Pod) { p.Spec.Containers[0].VolumeMounts[0].SubPath = "../x" }, "spec.containers[0].volumeMounts[0].subPath", field.TypeInvalid},
+		{"probe header name", func(p *Pod) {
+			p.Spec.Containers[0].LivenessProbe.HTTPGet.HTTPHeaders = []HTTPHeader{{Value: "x"}}
+		}, "spec.containers[0].livenessProbe.httpGet.httpHeaders[0].name", field.TypeRequired},
+		{"grpc port", func(p *Pod) {
+			p.Spec.Containers[0].LivenessProbe.ProbeHandler = ProbeHandler{GRPC: &GRPCAction{Port: 0}}
+		}, "spec.containers[0].livenessProbe.grpc.port", field.TypeInvalid},
+		{"probe grace", func(p *Pod) { p.Spec.Containers[0].LivenessProbe.TerminationGracePeriodSeconds = ptr(int64(0)) }, "spec.containers[0].livenessProbe.terminationGracePeriodSeconds", field.TypeInvalid},
+		{"probe timeout negative", func(p *Pod) { p.Spec.Containers[0].ReadinessProbe.TimeoutSeconds = -1 }, "spec.containers[0].readinessProbe.timeoutSeconds", field.TypeInvalid},
+		{"probe period negative", func(p *Pod) { p.Spec.Containers[0].ReadinessProbe.PeriodSeconds = -1 }, "spec.containers[0].readinessProbe.periodSeconds", field.TypeInvalid},
+		{"probe failureThreshold negative", func(p *Pod) { p.Spec.Containers[0].ReadinessProbe.FailureThreshold = -1 }, "spec.containers[0].readinessProbe.failureThreshold", field.TypeInvalid},
+		{"sleep seconds", func(p *Pod) { p.Spec.Containers[0].Lifecycle.PreStop.Sleep.Seconds = -1 }, "spec.containers[0].lifecycle.preStop.sleep.seconds", field.TypeInvalid},
+		{"postStart two handlers", func(p *Pod) {
+			p.Spec.Containers[0].Lifecycle.PostStart = &LifecycleHandler{Exec: &ExecAction{Command: []string{"x"}}, TCPSocket: &TCPSocketAction{Port: apis.IntOrStringFromInt(80)}}
+		}, "spec.containers[0].lifecycle.postStart", field.TypeForbidden},
+		{"init restartPolicy value", func(p *Pod) { p.Spec.InitContainers[0].RestartPolicy = ptr(ContainerRestartPolicy("Never")) }, "spec.initContainers[0].restartPolicy", field.TypeNotSupported},
+		{"sidecar may have probes", func(p *Pod) {
+			p.Spec.InitContainers[0].RestartPolicy = ptr(ContainerRestartPolicyAlways)
+			p.Spec.InitContainers[0].ReadinessProbe = &Probe{ProbeHandler: ProbeHandler{Exec: &ExecAction{Command: []string{"x"}}}}
+		}, "", ""},
+		{"volume name required", func(p *Pod) { p.Spec.Volumes[1].Name = "" }, "spec.volumes[1].name", field.TypeRequired},
+		{"volume without source", func(p *Pod) { p.Spec.Volumes[1].VolumeSource = VolumeSource{} }, "spec.volumes[1]", field.TypeRequired},
+		{"configMap defaultMode", func(p *Pod) { p.Spec.Volumes[0].ConfigMap.DefaultMode = ptr(int32(0o1000)) }, "spec.volumes[0].configMap.defaultMode", field.TypeInvalid},
+		{"configMap item key", func(p *Pod) { p.Spec.Volumes[0].ConfigMap.Items = []KeyToPath{{Path: "x"}} }, "spec.volumes[0].configMap.items[0].key", field.TypeRequired},
+		{"configMap item absolute", func(p *Pod) { p.Spec.Volumes[0].ConfigMap.Items = []KeyToPath{{Key: "k", Path: "/etc/x"}} }, "spec.volumes[0].configMap.items[0].path", field.TypeInvalid},
+		{"configMap item mode", func(p *Pod) {
+			p.Spec.Volumes[0].ConfigMap.Items = []KeyToPath{{Key: "k", Path: "x", Mode: ptr(int32(-1))}}
+		}, "spec.volumes[0].configMap.items[0].mode", field.TypeInvalid},
+		{"downwardAPI both refs", func(p *Pod) {
+			p.Spec.Volumes[1].VolumeSource = VolumeSource{DownwardAPI: &DownwardAPIVolumeSource{Items: []DownwardAPIVolumeFile{{
+				Path: "x", FieldRef: &ObjectFieldSelector{FieldPath: "metadata.name"}, ResourceFieldRef: &ResourceFieldSelector{Resource: "limits.cpu"},
+			}}}}
+		}, "spec.volumes[1].downwardAPI.items[0]", field.TypeInvalid},
+		{"downwardAPI fieldRef", func(p *Pod) {
+			p.Spec.Volumes[1].VolumeSource = VolumeSource{DownwardAPI: &DownwardAPIVolumeSource{Items: []DownwardAPIVolumeFile{{
+				Path: "x", FieldRef: &ObjectFieldSelector{FieldPath: "spec.volumes"},
+			}}}}
+		}, "spec.volumes[1].downwardAPI.items[0].fieldRef.fieldPath", field.TypeNotSupported},
+		{"projected serviceAccountToken path", func(p *Pod) {
+			p.Spec.Volumes[1].VolumeSource = VolumeSource{Projected: &ProjectedVolumeSource{Sources: []VolumeProjection{{ServiceAccountToken: &ServiceAccountTokenProjection{}}}}}
+		}, "spec.volumes[1].projected.sources[0].serviceAccountToken.path", field.TypeRequired},
+		{"nfs server", func(p *Pod) {
+			p.Spec.Volumes[1].VolumeSource = VolumeSource{NFS: &NFSVolumeSource{Path: "/exports"}}
+		}, "spec.volumes[1].nfs.server", field.TypeRequired},
+		{"nfs path", func(p *Pod) {
+			p.Spec.Volumes[1].VolumeSource = VolumeSource{NFS: &NFSVolumeSource{Server: "nfs", Path: "exports"}}
+		}, "spec.volumes[1].nfs.path", field.TypeInvalid},
+		{"csi driver", func(p *Pod) { p.Spec.Volumes[1].VolumeSource = VolumeSource{CSI: &CSIVolumeSource{}} }, "spec.volumes[1].csi.driver", field.TypeRequired},
+		{"toleration key", func(p *Pod) { p.Spec.Tolerations[0].Key = "bad key" }, "spec.tolerations[0].key", field.TypeInvalid},
+		{"toleration value", func(p *Pod) {
+			p.Spec.Tolerations[0] = Toleration{Key: "k", Operator: TolerationOpEqual, Value: "bad value"}
+		}, "spec.tolerations[0].value", field.TypeInvalid},
+		{"node affinity In without values", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Values = nil
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values", field.TypeRequired},
+		{"node affinity Exists with values", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Operator = NodeSelectorOpExists
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values", field.TypeForbidden},
+		{"node affinity Lt values count", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0] = NodeSelectorRequirement{Key: "cores", Operator: NodeSelectorOpLt, Values: []string{"1", "2"}}
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values", field.TypeRequired},
+		{"node affinity key", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Key = "-zone"
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key", field.TypeInvalid},
+		{"matchFields key", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchFields = []NodeSelectorRequirement{{Key: "spec.nodeName", Operator: NodeSelectorOpIn, Values: []string{"a"}}}
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].key", field.TypeNotSupported},
+		{"matchFields operator", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchFields = []NodeSelectorRequirement{{Key: "metadata.name", Operator: NodeSelectorOpExists}}
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].operator", field.TypeNotSupported},
+		{"matchFields one value", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchFields = []NodeSelectorRequirement{{Key: "metadata.name", Operator: NodeSelectorOpIn, Values: []string{"a", "b"}}}
+		}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].values", field.TypeRequired},
+		{"node preference weight", func(p *Pod) {
+			p.Spec.Affinity.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution = []PreferredSchedulingTerm{{Weight: 0}}
+		}, "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight", field.TypeInvalid},
+		{"pod affinity namespace", func(p *Pod) {
+			p.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].PodAffinityTerm.Namespaces = []string{"Bad"}
+		}, "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.namespaces[0]", field.TypeInvalid},
+		{"pod affinity topologyKey syntax", func(p *Pod) {
+			p.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution[0].PodAffinityTerm.TopologyKey = "a b"
+		}, "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey", field.TypeInvalid},
+		{"spread minDomains with ScheduleAnyway", func(p *Pod) {
+			p.Spec.TopologySpreadConstraints[0].WhenUnsatisfiable = ScheduleAnyway
+			p.Spec.TopologySpreadConstraints[0].MinDomains = ptr(int32(2))
+		}, "spec.topologySpreadConstraints[0].minDomains", field.TypeInvalid},
+		{"spread nodeTaintsPolicy", func(p *Pod) {
+			p.Spec.TopologySpreadConstraints[0].NodeTaintsPolicy = ptr(NodeInclusionPolicy("Maybe"))
+		}, "spec.topologySpreadConstraints[0].nodeTaintsPolicy", field.TypeNotSupported},
+		{"spread topologyKey syntax", func(p *Pod) { p.Spec.TopologySpreadConstraints[0].TopologyKey = "a b" }, "spec.topologySpreadConstraints[0].topologyKey", field.TypeInvalid},
+		{"spread selector", func(p *Pod) {
+			p.Spec.TopologySpreadConstraints[0].LabelSelector = &apis.LabelSelector{MatchLabels: map[string]string{"a": "b c"}}
+		}, "spec.topologySpreadConstraints[0].labelSelector.matchLabels[a]", field.TypeInvalid},
+		{"supplementalGroups", func(p *Pod) { p.Spec.SecurityContext.SupplementalGroups = []int64{-5} }, "spec.securityContext.supplementalGroups[0]", field.TypeInvalid},
 		{"sidecar restartPolicy on app container", func(p *Pod) {
 			p.Spec.Containers[0].RestartPolicy = ptr(ContainerRestartPolicyAlways)
 		}, "spec.containers[0].restartPolicy", field.TypeForbidden},
@@ -234,7 +375,9 @@ func TestValidatePodUpdate(t *testing.T) {
 	}{
 		{"image may change", func(p *Pod) { p.Spec.Containers[0].Image = "nginx:1.28" }, ""},
 		{"init image may change", func(p *Pod) { p.Spec.InitContainers[0].Image = "busybox:2" }, ""},
-		{"toleration may be added", func(p *Pod) { p.Spec.Tolerations = append(p.Spec.Tolerations, Toleration{Key: "k", Operator: TolerationOpExists}) }, ""},
+		{"toleration may be added", func(p *Pod) {
+			p.Spec.Tolerations = append(p.Spec.Tolerations, Toleration{Key: "k", Operator: TolerationOpExists})
+		}, ""},
 		{"nodeName set once", func(p *Pod) { p.Spec.NodeName = "node-1" }, ""},
 		{"activeDeadline set", func(p *Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(60)) }, ""},
 		{"labels may change", func(p *Pod) { p.Labels["v"] = "2" }, ""},
@@ -297,7 +440,10 @@ func TestValidateService(t *testing.T) {
 		{"ports required", func(s *Service) { s.Spec.Ports = nil }, "spec.ports", field.TypeRequired},
 		{"headless without ports", func(s *Service) { s.Spec.Ports = nil; s.Spec.ClusterIP = ClusterIPNone }, "", ""},
 		{"port 0", func(s *Service) { s.Spec.Ports[0].Port = 0 }, "spec.ports[0].port", field.TypeInvalid},
-		{"port 65536", func(s *Service) { s.Spec.Ports[1].Port = 65536; s.Spec.Ports[1].TargetPort = apis.IntOrStringFromInt(443) }, "spec.ports[1].port", field.TypeInvalid},
+		{"port 65536", func(s *Service) {
+			s.Spec.Ports[1].Port = 65536
+			s.Spec.Ports[1].TargetPort = apis.IntOrStringFromInt(443)
+		}, "spec.ports[1].port", field.TypeInvalid},
 		{"port name required when many", func(s *Service) { s.Spec.Ports[1].Name = "" }, "spec.ports[1].name", field.TypeRequired},
 		{"port name unique", func(s *Service) { s.Spec.Ports[1].Name = "http" }, "spec.ports[1].name", field.TypeDuplicate},
 		{"protocol", func(s *Service) { s.Spec.Ports[0].Protocol = "HTTP" }, "spec.ports[0].protocol", field.TypeNotSupported},
@@ -336,6 +482,24 @@ func TestValidateService(t *testing.T) {
 		{"ipFamilies enum", func(s *Service) { s.Spec.IPFamilies = []IPFamily{"IPv5"} }, "spec.ipFamilies[0]", field.TypeNotSupported},
 		{"ipFamilies duplicate", func(s *Service) { s.Spec.IPFamilies = []IPFamily{IPv4Protocol, IPv4Protocol} }, "spec.ipFamilies[1]", field.TypeDuplicate},
 		{"selector label", func(s *Service) { s.Spec.Selector["app"] = "a b" }, "spec.selector[app]", field.TypeInvalid},
+		{"type required", func(s *Service) { s.Spec.Type = "" }, "spec.type", field.TypeRequired},
+		{"port name syntax", func(s *Service) { s.Spec.Ports[1].Name = "HTTPS" }, "spec.ports[1].name", field.TypeInvalid},
+		{"protocol required", func(s *Service) { s.Spec.Ports[0].Protocol = "" }, "spec.ports[0].protocol", field.TypeRequired},
+		{"clusterIPs syntax", func(s *Service) { s.Spec.ClusterIPs = []string{"x"} }, "spec.clusterIPs[0]", field.TypeInvalid},
+		{"clusterIPs count", func(s *Service) { s.Spec.ClusterIPs = []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} }, "spec.clusterIPs", field.TypeInvalid},
+		{"sessionAffinity required", func(s *Service) { s.Spec.SessionAffinity = "" }, "spec.sessionAffinity", field.TypeRequired},
+		{"ClientIP without timeout", func(s *Service) { s.Spec.SessionAffinity = ServiceAffinityClientIP }, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", field.TypeRequired},
+		{"ipFamilyPolicy", func(s *Service) { s.Spec.IPFamilyPolicy = ptr(IPFamilyPolicy("Both")) }, "spec.ipFamilyPolicy", field.TypeNotSupported},
+		{"externalIPs", func(s *Service) { s.Spec.ExternalIPs = []string{"example.com"} }, "spec.externalIPs[0]", field.TypeInvalid},
+		{"externalTrafficPolicy with externalIPs ok", func(s *Service) {
+			s.Spec.ExternalIPs = []string{"203.0.113.1"}
+			s.Spec.ExternalTrafficPolicy = ServiceTrafficPolicyLocal
+		}, "", ""},
+		{"loadBalancerSourceRanges", func(s *Service) {
+			s.Spec.Type = ServiceTypeLoadBalancer
+			s.Spec.LoadBalancerSourceRanges = []string{"10.0.0.0"}
+		}, "spec.loadBalancerSourceRanges[0]", field.TypeInvalid},
+		{"namespace required", func(s *Service) { s.Namespace = "" }, "metadata.namespace", field.TypeRequired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -363,6 +527,8 @@ func TestValidateServiceUpdate(t *testing.T) {
 	errs := ValidateServiceUpdate(s, old)
 	require.NotEmpty(t, errs)
 	assert.Equal(t, "spec.clusterIP", errs[0].Field)
+	s.Spec.ClusterIP, s.Spec.ClusterIPs = "", []string{"10.96.0.12"}
+	expectOnly(t, ValidateServiceUpdate(s, old), "spec.clusterIPs[0]", field.TypeInvalid)
 	s.Spec.Type, s.Spec.ClusterIP, s.Spec.ClusterIPs = ServiceTypeExternalName, "", nil
 	assert.Empty(t, ValidateServiceUpdate(s, old), "switching to ExternalName releases the IP")
 }
@@ -395,6 +561,37 @@ func TestValidateOtherCoreKinds(t *testing.T) {
 		{"pv source", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}}}), "spec", field.TypeRequired},
 		{"pv access mode", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{"ReadSometimes"}, PersistentVolumeSource: PersistentVolumeSource{HostPath: &HostPathVolumeSource{Path: "/d"}}}}), "spec.accessModes[0]", field.TypeNotSupported},
 		{"pvc request", ValidatePersistentVolumeClaim(&PersistentVolumeClaim{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, Spec: PersistentVolumeClaimSpec{AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}}}), "spec.resources.requests[storage]", field.TypeRequired},
+		{"node podCIDRs", ValidateNode(&Node{ObjectMeta: apis.ObjectMeta{Name: "n1"}, Spec: NodeSpec{PodCIDRs: []string{"x"}}}), "spec.podCIDRs[0]", field.TypeInvalid},
+		{"node podCIDRs first", ValidateNode(&Node{ObjectMeta: apis.ObjectMeta{Name: "n1"}, Spec: NodeSpec{PodCIDR: "10.0.0.0/24", PodCIDRs: []string{"10.0.1.0/24"}}}), "spec.podCIDRs", field.TypeInvalid},
+		{"node taint value", ValidateNode(&Node{ObjectMeta: apis.ObjectMeta{Name: "n1"}, Spec: NodeSpec{Taints: []Taint{{Key: "k", Value: "a b", Effect: TaintEffectNoSchedule}}}}), "spec.taints[0].value", field.TypeInvalid},
+		{"node taint effect required", ValidateNode(&Node{ObjectMeta: apis.ObjectMeta{Name: "n1"}, Spec: NodeSpec{Taints: []Taint{{Key: "k"}}}}), "spec.taints[0].effect", field.TypeRequired},
+		{"node capacity", ValidateNode(&Node{ObjectMeta: apis.ObjectMeta{Name: "n1"}, Status: NodeStatus{Capacity: ResourceList{ResourceCPU: resource.MustParse("-1")}}}), "status.capacity[cpu]", field.TypeInvalid},
+		{"node allocatable", ValidateNode(&Node{ObjectMeta: apis.ObjectMeta{Name: "n1"}, Status: NodeStatus{Allocatable: ResourceList{ResourcePods: resource.MustParse("-1")}}}), "status.allocatable[pods]", field.TypeInvalid},
+		{"namespace phase", ValidateNamespace(&Namespace{ObjectMeta: apis.ObjectMeta{Name: "a"}, Status: NamespaceStatus{Phase: "Gone"}}), "status.phase", field.TypeNotSupported},
+		{"endpoints hostname", ValidateEndpoints(&Endpoints{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "d"}, Subsets: []EndpointSubset{{Addresses: []EndpointAddress{{IP: "10.0.0.1", Hostname: "A"}}}}}), "subsets[0].addresses[0].hostname", field.TypeInvalid},
+		{"endpoints nodeName", ValidateEndpoints(&Endpoints{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "d"}, Subsets: []EndpointSubset{{NotReadyAddresses: []EndpointAddress{{IP: "10.0.0.1", NodeName: ptr("N")}}}}}), "subsets[0].notReadyAddresses[0].nodeName", field.TypeInvalid},
+		{"endpoints port name", ValidateEndpoints(&Endpoints{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "d"}, Subsets: []EndpointSubset{{Ports: []EndpointPort{{Name: "a", Port: 1, Protocol: ProtocolTCP}, {Port: 2, Protocol: ProtocolTCP}}}}}), "subsets[0].ports[1].name", field.TypeRequired},
+		{"endpoints protocol", ValidateEndpoints(&Endpoints{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "d"}, Subsets: []EndpointSubset{{Ports: []EndpointPort{{Port: 1, Protocol: "X"}}}}}), "subsets[0].ports[0].protocol", field.TypeNotSupported},
+		{"endpoints protocol required", ValidateEndpoints(&Endpoints{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "d"}, Subsets: []EndpointSubset{{Ports: []EndpointPort{{Port: 1}}}}}), "subsets[0].ports[0].protocol", field.TypeRequired},
+		{"configmap binary key", ValidateConfigMap(&ConfigMap{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, BinaryData: map[string][]byte{"..": {1}}}), "binaryData", field.TypeInvalid},
+		{"configmap key too long", ValidateConfigMap(&ConfigMap{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, Data: map[string]string{strings.Repeat("k", 254): ""}}), "data", field.TypeInvalid},
+		{"secret too big", ValidateSecret(&Secret{ObjectMeta: apis.ObjectMeta{Name: "s", Namespace: "d"}, Data: map[string][]byte{"k": make([]byte, 1<<20+1)}}), "data", field.TypeTooLong},
+		{"secret dockerconfigjson", ValidateSecret(&Secret{ObjectMeta: apis.ObjectMeta{Name: "s", Namespace: "d"}, SecretType: SecretTypeDockerConfigJSON}), "data[.dockerconfigjson]", field.TypeRequired},
+		{"secret dockercfg", ValidateSecret(&Secret{ObjectMeta: apis.ObjectMeta{Name: "s", Namespace: "d"}, SecretType: SecretTypeDockercfg}), "data[.dockercfg]", field.TypeRequired},
+		{"secret ssh", ValidateSecret(&Secret{ObjectMeta: apis.ObjectMeta{Name: "s", Namespace: "d"}, SecretType: SecretTypeSSHAuth}), "data[ssh-privatekey]", field.TypeRequired},
+		{"secret service account", ValidateSecret(&Secret{ObjectMeta: apis.ObjectMeta{Name: "s", Namespace: "d"}, SecretType: SecretTypeServiceAccountToken}), "metadata.annotations[kubernetes.io/service-account.name]", field.TypeRequired},
+		{"event kind", ValidateEvent(&Event{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "a"}, InvolvedObject: ObjectReference{Name: "p"}}), "involvedObject.kind", field.TypeRequired},
+		{"event count", ValidateEvent(&Event{ObjectMeta: apis.ObjectMeta{Name: "e", Namespace: "a"}, InvolvedObject: ObjectReference{Kind: "Pod", Name: "p"}, Count: -1}), "count", field.TypeInvalid},
+		{"pv reclaim policy", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{HostPath: &HostPathVolumeSource{Path: "/d"}}, PersistentVolumeReclaimPolicy: "Keep"}}), "spec.persistentVolumeReclaimPolicy", field.TypeNotSupported},
+		{"pv volume mode", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{HostPath: &HostPathVolumeSource{Path: "/d"}}, VolumeMode: ptr(PersistentVolumeMode("Raw"))}}), "spec.volumeMode", field.TypeNotSupported},
+		{"pv two sources", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{HostPath: &HostPathVolumeSource{Path: "/d"}, Local: &LocalVolumeSource{Path: "/e"}}}}), "spec", field.TypeForbidden},
+		{"pv hostPath path", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{HostPath: &HostPathVolumeSource{}}}}), "spec.hostPath.path", field.TypeRequired},
+		{"pv local path", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{Local: &LocalVolumeSource{}}}}), "spec.local.path", field.TypeRequired},
+		{"pv csi", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{CSI: &CSIPersistentVolumeSource{Driver: "d"}}}}), "spec.csi", field.TypeRequired},
+		{"pv negative capacity", ValidatePersistentVolume(&PersistentVolume{ObjectMeta: apis.ObjectMeta{Name: "pv"}, Spec: PersistentVolumeSpec{Capacity: ResourceList{ResourceStorage: resource.MustParse("-1Gi")}, AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, PersistentVolumeSource: PersistentVolumeSource{HostPath: &HostPathVolumeSource{Path: "/d"}}}}), "spec.capacity[storage]", field.TypeInvalid},
+		{"pvc zero request", ValidatePersistentVolumeClaim(&PersistentVolumeClaim{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, Spec: PersistentVolumeClaimSpec{AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, Resources: VolumeResourceRequirements{Requests: ResourceList{ResourceStorage: resource.MustParse("0")}}}}), "spec.resources.requests[storage]", field.TypeInvalid},
+		{"pvc selector", ValidatePersistentVolumeClaim(&PersistentVolumeClaim{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, Spec: PersistentVolumeClaimSpec{AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, Resources: VolumeResourceRequirements{Requests: ResourceList{ResourceStorage: resource.MustParse("1Gi")}}, Selector: &apis.LabelSelector{MatchExpressions: []apis.LabelSelectorRequirement{{Key: "a", Operator: "Is"}}}}}), "spec.selector.matchExpressions[0].operator", field.TypeNotSupported},
+		{"pvc volume mode", ValidatePersistentVolumeClaim(&PersistentVolumeClaim{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, Spec: PersistentVolumeClaimSpec{AccessModes: []PersistentVolumeAccessMode{ReadWriteOnce}, Resources: VolumeResourceRequirements{Requests: ResourceList{ResourceStorage: resource.MustParse("1Gi")}}, VolumeMode: ptr(PersistentVolumeMode("Raw"))}}), "spec.volumeMode", field.TypeNotSupported},
 		{"pvc access modes", ValidatePersistentVolumeClaim(&PersistentVolumeClaim{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, Spec: PersistentVolumeClaimSpec{Resources: VolumeResourceRequirements{Requests: ResourceList{ResourceStorage: resource.MustParse("1Gi")}}}}), "spec.accessModes", field.TypeRequired},
 	}
 	for _, tt := range tests {
@@ -431,6 +628,18 @@ func TestReplicationController(t *testing.T) {
 	rc = validRC()
 	rc.Spec.Template = nil
 	expectOnly(t, ValidateReplicationController(rc), "spec.template", field.TypeRequired)
+	rc = validRC()
+	rc.Spec.MinReadySeconds = -1
+	expectOnly(t, ValidateReplicationController(rc), "spec.minReadySeconds", field.TypeInvalid)
+	rc = validRC()
+	rc.Spec.Selector = nil
+	expectOnly(t, ValidateReplicationController(rc), "spec.selector", field.TypeRequired)
+	rc = validRC()
+	rc.Spec.Selector = map[string]string{"app": "web", "a b": "c"}
+	rc.Spec.Template.Labels["a b"] = "c"
+	errs := ValidateReplicationController(rc)
+	require.NotEmpty(t, errs)
+	assert.Equal(t, "spec.selector", errs[0].Field)
 }
 
 func TestImmutableUpdates(t *testing.T) {
@@ -466,4 +675,18 @@ func TestValidateObjectMetaExamples(t *testing.T) {
 	assert.Equal(t, "metadata.name", errs[0].Field)
 	assert.Contains(t, errs[0].Error(), "253")
 	assert.Equal(t, fmt.Sprintf("metadata.name: Invalid value: %q: %s", "1web", IsDNS1035Label("1web")[0]), ValidateService(&Service{ObjectMeta: apis.ObjectMeta{Name: "1web", Namespace: "d"}, Spec: ServiceSpec{Type: ServiceTypeClusterIP, ClusterIP: ClusterIPNone, SessionAffinity: ServiceAffinityNone}})[0].Error())
+}
+
+func TestUpdatesIgnoreSpellingOfEmptiness(t *testing.T) {
+	old := validPod()
+	p := validPod()
+	// A client that builds the object afresh may spell "nothing" as an empty
+	// slice or map, and amounts in other units: not a change.
+	p.Spec.NodeSelector = map[string]string{}
+	p.Spec.ImagePullSecrets = []LocalObjectReference{}
+	p.Spec.Containers[0].Resources.Limits[ResourceMemory] = resource.MustParse("536870912") // 512Mi, in another format
+	assert.Empty(t, ValidatePodUpdate(p, old))
+
+	yes := ptr(true)
+	assert.Empty(t, ValidateConfigMapUpdate(&ConfigMap{Immutable: yes, Data: map[string]string{}}, &ConfigMap{Immutable: yes}))
 }

@@ -46,12 +46,34 @@ func TestEndpointSlice(t *testing.T) {
 		{"port", func(s *EndpointSlice) { s.Ports[0].Port = ptr(int32(0)) }, "ports[0].port", field.TypeInvalid},
 		{"protocol", func(s *EndpointSlice) { s.Ports[0].Protocol = ptr(core.Protocol("QUIC")) }, "ports[0].protocol", field.TypeNotSupported},
 		{"port name duplicate", func(s *EndpointSlice) { s.Ports = append(s.Ports, s.Ports[0]) }, "ports[1].name", field.TypeDuplicate},
+		{"addressType required", func(s *EndpointSlice) { s.AddressType = "" }, "addressType", field.TypeRequired},
+		{"hostname", func(s *EndpointSlice) { s.Endpoints[0].Hostname = ptr("Web") }, "endpoints[0].hostname", field.TypeInvalid},
+		{"port name syntax", func(s *EndpointSlice) { s.Ports[0].Name = ptr("HTTP") }, "ports[0].name", field.TypeInvalid},
+		{"protocol required", func(s *EndpointSlice) { s.Ports[0].Protocol = nil }, "ports[0].protocol", field.TypeRequired},
+		{"too many addresses", func(s *EndpointSlice) {
+			s.Endpoints[0].Addresses = make([]string, 101)
+			for i := range s.Endpoints[0].Addresses {
+				s.Endpoints[0].Addresses[i] = "10.0.0.1"
+			}
+		}, "endpoints[0].addresses", field.TypeTooLong},
+		{"too many endpoints", func(s *EndpointSlice) {
+			s.Endpoints = make([]Endpoint, MaxEndpoints+1)
+			for i := range s.Endpoints {
+				s.Endpoints[i].Addresses = []string{"10.0.0.1"}
+			}
+		}, "endpoints", field.TypeTooLong},
+		{"fqdn", func(s *EndpointSlice) { s.AddressType = AddressTypeFQDN; s.Endpoints[0].Addresses[0] = "Bad_Host" }, "endpoints[0].addresses[0]", field.TypeInvalid},
+		{"ipv6 ok", func(s *EndpointSlice) { s.AddressType = AddressTypeIPv6; s.Endpoints[0].Addresses[0] = "fd00::5" }, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := validSlice()
 			tt.mutate(s)
 			errs := ValidateEndpointSlice(s)
+			if tt.path == "" {
+				assert.Empty(t, errs)
+				return
+			}
 			require.Len(t, errs, 1, "%v", errs)
 			assert.Equal(t, tt.path, errs[0].Field)
 			assert.Equal(t, tt.typ, errs[0].Type)

@@ -56,7 +56,7 @@ func isSpecial(c byte) bool {
 
 // lex splits s into tokens; it cannot fail, bad input shows up as unexpected tokens.
 func lex(s string) []token {
-	var toks []token
+	toks := make([]token, 0, len(s)/2+2) // typical selectors have fewer tokens than half their bytes
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -156,7 +156,7 @@ func Parse(s string) (Selector, error) {
 		reqs = append(reqs, r)
 		switch t := p.next(); t.kind {
 		case tokEOF:
-			return NewSelector(reqs...), nil
+			return ownedSelector(reqs), nil
 		case tokComma:
 			if p.peek().kind == tokEOF {
 				return nil, p.errorf(p.peek(), "expected a requirement after ',', found end of input")

@@ -1,12 +1,14 @@
 package networking
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gantry-sdk/gantry/apis"
+	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/apis/field"
 )
 
@@ -47,6 +49,19 @@ func TestIngress(t *testing.T) {
 		{"no rules", func(in *Ingress) { in.Spec.Rules = nil }, "spec", field.TypeInvalid},
 		{"tls host", func(in *Ingress) { in.Spec.TLS[0].Hosts[0] = "bad host" }, "spec.tls[0].hosts[0]", field.TypeInvalid},
 		{"class name", func(in *Ingress) { in.Spec.IngressClassName = ptr("Nginx") }, "spec.ingressClassName", field.TypeInvalid},
+		{"paths required", func(in *Ingress) { in.Spec.Rules[0].HTTP.Paths = nil }, "spec.rules[0].http.paths", field.TypeRequired},
+		{"pathType required", func(in *Ingress) { in.Spec.Rules[0].HTTP.Paths[0].PathType = nil }, "spec.rules[0].http.paths[0].pathType", field.TypeRequired},
+		{"implementation specific relative path", func(in *Ingress) { in.Spec.Rules[0].HTTP.Paths[1].Path = "api" }, "spec.rules[0].http.paths[1].path", field.TypeInvalid},
+		{"both backends", func(in *Ingress) {
+			in.Spec.Rules[0].HTTP.Paths[0].Backend.Resource = &core.TypedLocalObjectReference{Kind: "Bucket", Name: "b"}
+		}, "spec.rules[0].http.paths[0].backend", field.TypeInvalid},
+		{"resource backend", func(in *Ingress) {
+			in.Spec.Rules[0].HTTP.Paths[0].Backend = IngressBackend{Resource: &core.TypedLocalObjectReference{Kind: "Bucket"}}
+		}, "spec.rules[0].http.paths[0].backend.resource", field.TypeRequired},
+		{"service name", func(in *Ingress) { in.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Name = "" }, "spec.rules[0].http.paths[0].backend.service.name", field.TypeRequired},
+		{"port name and number", func(in *Ingress) { in.Spec.Rules[0].HTTP.Paths[1].Backend.Service.Port.Number = 80 }, "spec.rules[0].http.paths[1].backend.service.port", field.TypeInvalid},
+		{"port name", func(in *Ingress) { in.Spec.Rules[0].HTTP.Paths[1].Backend.Service.Port.Name = "HTTP" }, "spec.rules[0].http.paths[1].backend.service.port.name", field.TypeInvalid},
+		{"default backend", func(in *Ingress) { in.Spec.DefaultBackend = &IngressBackend{} }, "spec.defaultBackend", field.TypeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +93,27 @@ func TestIngressClass(t *testing.T) {
 	errs = ValidateIngressClass(&bad)
 	require.Len(t, errs, 1)
 	assert.Equal(t, "metadata.namespace", errs[0].Field)
+	for _, tt := range []struct {
+		mutate func(c *IngressClass)
+		path   string
+	}{
+		{func(c *IngressClass) { c.Spec.Controller = "Bad_Domain/x" }, "spec.controller"},
+		{func(c *IngressClass) { c.Spec.Controller = "example.com/" + strings.Repeat("x", 250) }, "spec.controller"},
+		{func(c *IngressClass) { c.Spec.Parameters = &IngressClassParametersReference{Name: "x"} }, "spec.parameters.kind"},
+		{func(c *IngressClass) { c.Spec.Parameters = &IngressClassParametersReference{Kind: "K"} }, "spec.parameters.name"},
+		{func(c *IngressClass) {
+			c.Spec.Parameters = &IngressClassParametersReference{Kind: "K", Name: "x", Scope: ptr("Cluster"), Namespace: ptr("ns")}
+		}, "spec.parameters.namespace"},
+		{func(c *IngressClass) {
+			c.Spec.Parameters = &IngressClassParametersReference{Kind: "K", Name: "x", Scope: ptr("Region")}
+		}, "spec.parameters.scope"},
+	} {
+		bad := *c
+		tt.mutate(&bad)
+		errs := ValidateIngressClass(&bad)
+		require.Len(t, errs, 1, "%v", errs)
+		assert.Equal(t, tt.path, errs[0].Field)
+	}
 	moved := *c
 	moved.Spec.Controller = "example.com/other"
 	errs = ValidateIngressClassUpdate(&moved, c)

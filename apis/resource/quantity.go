@@ -125,7 +125,8 @@ func ParseQuantity(s string) (Quantity, error) {
 		i++
 	}
 	// Mantissa: digits, optionally one '.', more digits.
-	var digits []byte
+	var digitBuf [32]byte // most quantities fit; longer ones spill to the heap
+	digits := digitBuf[:0]
 	fracDigits := 0
 	seenDot, seenDigit := false, false
 	for ; i < len(s); i++ {
@@ -195,6 +196,16 @@ func ParseQuantity(s string) (Quantity, error) {
 		v = -v
 	}
 	if binShift > 0 {
+		if limit := int64(1) << (63 - binShift); v < limit && v > -limit {
+			// Fits: no big arithmetic needed (the common "512Mi" case).
+			v <<= binShift
+			if scale < minScale {
+				q, err := roundToMinScale(big.NewInt(v), int32(scale))
+				q.format = format
+				return q, err
+			}
+			return normalize(v, int32(scale), format), nil
+		}
 		b := new(big.Int).Lsh(big.NewInt(v), binShift)
 		q, err := fromBig(b, scale, format)
 		if err != nil {

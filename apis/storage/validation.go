@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"reflect"
 	"strings"
 
 	"github.com/gantry-sdk/gantry/apis"
@@ -72,13 +71,13 @@ func ValidateStorageClassUpdate(c, old *StorageClass) field.ErrorList {
 	if c.Provisioner != old.Provisioner {
 		errs = append(errs, field.Forbidden(field.NewPath("provisioner"), "updates to provisioner are forbidden."))
 	}
-	if !reflect.DeepEqual(c.Parameters, old.Parameters) {
+	if !apis.SemanticEqual(c.Parameters, old.Parameters) {
 		errs = append(errs, field.Forbidden(field.NewPath("parameters"), "updates to parameters are forbidden."))
 	}
-	if !reflect.DeepEqual(c.ReclaimPolicy, old.ReclaimPolicy) {
+	if !apis.SemanticEqual(c.ReclaimPolicy, old.ReclaimPolicy) {
 		errs = append(errs, field.Forbidden(field.NewPath("reclaimPolicy"), "updates to reclaimPolicy are forbidden."))
 	}
-	if !reflect.DeepEqual(c.VolumeBindingMode, old.VolumeBindingMode) {
+	if !apis.SemanticEqual(c.VolumeBindingMode, old.VolumeBindingMode) {
 		errs = append(errs, field.Forbidden(field.NewPath("volumeBindingMode"), "field is immutable"))
 	}
 	return errs

@@ -10,7 +10,8 @@
 // progress notifications; Compact is etcd's compaction. Revisions are etcd's,
 // so a resourceVersion means the same thing to Gantry and to etcdctl. etcd's
 // errors come back wrapped with what was being done and, where the contract
-// has one, the store sentinel: ErrCompacted, ErrFutureRevision, ErrTooLarge
+// has one, the store sentinel: ErrInvalid (bad input, refused before it is
+// sent), ErrCompacted, ErrFutureRevision, ErrTooLarge
 // (etcd's request limit, 1.5 MiB by default), ErrClosed (the client was
 // closed), ErrConflict (a compare failed, naming the key).
 //
@@ -20,7 +21,7 @@
 // Differences from store/memory that callers may notice: a Txn that changes
 // nothing (only compares, or deletes of absent keys) does not advance etcd's
 // revision and returns the current one; the first write of a new etcd has
-// revision 2, not 1; a Txn may not write the same key twice.
+// revision 2, not 1.
 //
 // # Usage
 //

@@ -16,15 +16,10 @@ import (
 	"github.com/gantry-sdk/gantry/store"
 )
 
-// Sentinel errors of this package; errors that have a store sentinel as
-// their cause wrap that one instead.
-var (
-	// ErrNilClient: New was given no client.
-	ErrNilClient = errors.New("etcd: nil client")
-	// ErrInvalidArgument: a request that etcd would misread (a negative
-	// revision, an unknown op type), refused before it is sent.
-	ErrInvalidArgument = errors.New("etcd: invalid argument")
-)
+// ErrNilClient: New was given no client. Every other error wraps a store
+// sentinel where the contract has one (bad input is store.ErrInvalid,
+// refused before it is sent).
+var ErrNilClient = errors.New("etcd: nil client")
 
 // Options tune a KV. The zero value works: keys are used as they are.
 type Options struct {
@@ -65,8 +60,11 @@ func (kv *KV) keyRange(prefix string) (key, end string) {
 // Range implements store.KV.
 func (kv *KV) Range(ctx context.Context, prefix string, opts store.RangeOptions) (store.Page, error) {
 	if opts.Revision < 0 || opts.Limit < 0 {
-		return store.Page{}, fmt.Errorf("%w: range %q: negative revision %d or limit %d",
-			ErrInvalidArgument, prefix, opts.Revision, opts.Limit)
+		return store.Page{}, fmt.Errorf("etcd: range %q: negative revision %d or limit %d: %w",
+			prefix, opts.Revision, opts.Limit, store.ErrInvalid)
+	}
+	if err := kv.closed("range %q", prefix); err != nil {
+		return store.Page{}, err
 	}
 	key, end := kv.keyRange(prefix)
 	if opts.After != "" {
@@ -112,17 +110,19 @@ func (kv *KV) Range(ctx context.Context, prefix string, opts store.RangeOptions)
 // naming the first compare that does not hold, found from the keys' current
 // revisions, which the same etcd transaction reads on its else branch.
 func (kv *KV) Txn(ctx context.Context, txn store.Txn) (int64, error) {
+	if err := validate(txn); err != nil {
+		return 0, err
+	}
+	if err := kv.closed("txn of %d ops", len(txn.Then)); err != nil {
+		return 0, err
+	}
 	cmps := make([]clientv3.Cmp, len(txn.If))
 	orElse := make([]clientv3.Op, len(txn.If))
 	for i, c := range txn.If {
 		key := kv.prefix + c.Key
-		switch {
-		case c.ModRevision < 0:
-			return 0, fmt.Errorf("%w: txn compare %d on %q: negative mod revision %d",
-				ErrInvalidArgument, i, c.Key, c.ModRevision)
-		case c.ModRevision == 0:
+		if c.ModRevision == 0 {
 			cmps[i] = clientv3.Compare(clientv3.CreateRevision(key), "=", 0)
-		default:
+		} else {
 			cmps[i] = clientv3.Compare(clientv3.ModRevision(key), "=", c.ModRevision)
 		}
 		orElse[i] = clientv3.OpGet(key, clientv3.WithKeysOnly())
@@ -130,14 +130,10 @@ func (kv *KV) Txn(ctx context.Context, txn store.Txn) (int64, error) {
 	then := make([]clientv3.Op, len(txn.Then))
 	for i, op := range txn.Then {
 		key := kv.prefix + op.Key
-		switch op.Type {
-		case store.OpPut:
+		if op.Type == store.OpPut {
 			then[i] = clientv3.OpPut(key, string(op.Value))
-		case store.OpDelete:
+		} else {
 			then[i] = clientv3.OpDelete(key)
-		default:
-			return 0, fmt.Errorf("%w: txn op %d on %q: unknown type %d",
-				ErrInvalidArgument, i, op.Key, op.Type)
 		}
 	}
 	resp, err := kv.client.Txn(ctx).If(cmps...).Then(then...).Else(orElse...).Commit()
@@ -163,37 +159,56 @@ func (kv *KV) Txn(ctx context.Context, txn store.Txn) (int64, error) {
 	return 0, fmt.Errorf("etcd: txn: compares failed at revision %d: %w", resp.Header.Revision, store.ErrConflict)
 }
 
+// validate refuses, before anything is sent, what the contract calls bad
+// input: etcd would take an empty key under a non-empty prefix, and would
+// reject the rest with errors of its own.
+func validate(txn store.Txn) error {
+	for i, c := range txn.If {
+		if c.Key == "" {
+			return fmt.Errorf("etcd: txn compare %d: empty key: %w", i, store.ErrInvalid)
+		}
+		if c.ModRevision < 0 {
+			return fmt.Errorf("etcd: txn compare %d on %q: negative mod revision %d: %w", i, c.Key, c.ModRevision, store.ErrInvalid)
+		}
+	}
+	for i, op := range txn.Then {
+		if op.Key == "" {
+			return fmt.Errorf("etcd: txn op %d: empty key: %w", i, store.ErrInvalid)
+		}
+		if op.Type != store.OpPut && op.Type != store.OpDelete {
+			return fmt.Errorf("etcd: txn op %d on %q: unknown op type %d: %w", i, op.Key, op.Type, store.ErrInvalid)
+		}
+		// Quadratic, but transactions are a handful of ops; etcd caps them at 128.
+		for _, before := range txn.Then[:i] {
+			if before.Key == op.Key {
+				return fmt.Errorf("etcd: txn op %d: key %q written twice: %w", i, op.Key, store.ErrInvalid)
+			}
+		}
+	}
+	return nil
+}
+
 // Watch implements store.KV. It asks etcd for the previous value of every
 // change and, with opts.ProgressNotify, for etcd's periodic progress
 // notifications (their period is the server's --watch-progress-notify-interval).
 // etcd sends those only once the store has reached opts.FromRevision, so a
 // watch from a revision still to come sees progress only after it happens.
-// The watch requires a leader, so that a member cut off from its cluster
+// A watch from a revision still to come waits for it, as etcd does. The
+// watch requires a leader, so that a member cut off from its cluster
 // ends its watches with an error instead of going quiet.
 func (kv *KV) Watch(ctx context.Context, prefix string, opts store.KVWatchOptions) iter.Seq2[store.Event, error] {
 	return func(yield func(store.Event, error) bool) {
 		if opts.FromRevision < 0 {
-			yield(store.Event{}, fmt.Errorf("%w: watch %q: negative revision %d", ErrInvalidArgument, prefix, opts.FromRevision))
+			yield(store.Event{}, fmt.Errorf("etcd: watch %q: negative revision %d: %w", prefix, opts.FromRevision, store.ErrInvalid))
+			return
+		}
+		if err := kv.closed("watch %q", prefix); err != nil {
+			yield(store.Event{}, err)
 			return
 		}
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		key, end := kv.keyRange(prefix)
-		if opts.FromRevision > 0 {
-			// etcd waits for a future revision; the contract refuses it, as Range does.
-			resp, err := kv.client.Get(ctx, key, clientv3.WithCountOnly(), clientv3.WithLimit(1))
-			if err != nil {
-				if ctx.Err() == nil {
-					yield(store.Event{}, kv.translate(err, "watch %q from revision %d", prefix, opts.FromRevision))
-				}
-				return
-			}
-			if current := resp.Header.Revision; opts.FromRevision > current+1 {
-				yield(store.Event{}, fmt.Errorf("etcd: watch %q from revision %d, current is %d: %w",
-					prefix, opts.FromRevision, current, store.ErrFutureRevision))
-				return
-			}
-		}
 		wopts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithPrevKV()}
 		if opts.FromRevision > 0 {
 			wopts = append(wopts, clientv3.WithRev(opts.FromRevision))
@@ -236,7 +251,10 @@ func (kv *KV) Watch(ctx context.Context, prefix string, opts store.KVWatchOption
 // this KV's prefix: etcd keeps one history for all keys.
 func (kv *KV) Compact(ctx context.Context, rev int64) error {
 	if rev <= 0 {
-		return fmt.Errorf("%w: compact at revision %d: must be positive", ErrInvalidArgument, rev)
+		return fmt.Errorf("etcd: compact at revision %d: must be positive: %w", rev, store.ErrInvalid)
+	}
+	if err := kv.closed("compact at revision %d", rev); err != nil {
+		return err
 	}
 	if _, err := kv.client.Compact(ctx, rev); err != nil {
 		return kv.translate(err, "compact at revision %d", rev)
@@ -269,6 +287,15 @@ func (kv *KV) keyValue(e *mvccpb.KeyValue) store.KeyValue {
 		ModRevision:    e.ModRevision,
 		Version:        e.Version,
 	}
+}
+
+// closed returns store.ErrClosed once the client is closed: the client
+// itself would retry against its closing connection for seconds first.
+func (kv *KV) closed(format string, args ...any) error {
+	if kv.client.Ctx().Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("etcd: %s: client closed: %w", fmt.Sprintf(format, args...), store.ErrClosed)
 }
 
 // translate wraps an etcd client error with what was being done and, where

@@ -27,7 +27,19 @@ func TestLinearizability(t *testing.T) {
 	if clients == 0 {
 		clients = 6
 	}
-	report := storetest.RunLinearizability(t, kv, storetest.LinearizabilityOptions{Clients: clients, Ops: *linOps})
+	// Each client on its own connection, as separate processes would be.
+	kvs := make([]store.KV, clients)
+	for i := range kvs {
+		client, err := srv.NewClient()
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = client.Close() })
+		kvs[i], err = etcd.New(client, etcd.Options{Prefix: "/lin/"})
+		require.NoError(t, err)
+	}
+	report := storetest.RunLinearizability(t, kv, storetest.LinearizabilityOptions{
+		Clients: clients, Ops: *linOps,
+		ClientKV: func(i int) store.KV { return kvs[i] },
+	})
 	require.Positive(t, report.Conflicts, "the run must exercise failing compares")
 	require.Zero(t, report.Unknown)
 }

@@ -35,6 +35,10 @@ type LinearizabilityOptions struct {
 	Seed uint64
 	// CheckTimeout bounds the search for a linearization; 0 means 1 minute.
 	CheckTimeout time.Duration
+	// ClientKV, if set, gives the KV that client i uses: another client of
+	// the same store (its own connection to a server, say). nil: every
+	// client uses the KV given to the check.
+	ClientKV func(client int) store.KV
 }
 
 func (o LinearizabilityOptions) withDefaults() LinearizabilityOptions {
@@ -148,8 +152,12 @@ func CheckLinearizability(ctx context.Context, kv store.KV, opts Linearizability
 	var wg sync.WaitGroup
 	for c := range opts.Clients {
 		wg.Go(func() {
+			ckv := kv
+			if opts.ClientKV != nil {
+				ckv = opts.ClientKV(c)
+			}
 			cl := &linClient{
-				id: c, kv: kv, names: names, prefix: opts.Prefix, start: start,
+				id: c, kv: ckv, names: names, prefix: opts.Prefix, start: start,
 				rand:  rand.New(rand.NewPCG(opts.Seed, uint64(c))),
 				known: make([]int64, opts.Keys),
 			}
