@@ -2,6 +2,7 @@ package apis
 
 import (
 	"reflect"
+	"sync"
 	"time"
 )
 
@@ -24,14 +25,30 @@ func SemanticEqual(a, b any) bool {
 
 var semanticTimeType = reflect.TypeFor[time.Time]()
 
+// equalMethods caches, per type, its `Equal(T) bool` method (or the zero
+// Value): looking methods up by name on every visited value is slow.
+var equalMethods sync.Map // reflect.Type → reflect.Value
+
+func equalMethod(t reflect.Type) reflect.Value {
+	if v, ok := equalMethods.Load(t); ok {
+		return v.(reflect.Value)
+	}
+	var fn reflect.Value
+	if m, ok := t.MethodByName("Equal"); ok && m.Type.NumIn() == 2 && m.Type.In(1) == t &&
+		m.Type.NumOut() == 1 && m.Type.Out(0).Kind() == reflect.Bool {
+		fn = m.Func
+	}
+	equalMethods.Store(t, fn)
+	return fn
+}
+
 func semanticEqual(a, b reflect.Value) bool {
 	t := a.Type()
 	if t == semanticTimeType {
 		return a.Interface().(time.Time).Equal(b.Interface().(time.Time))
 	}
-	if m, ok := t.MethodByName("Equal"); ok && m.Type.NumIn() == 2 && m.Type.In(1) == t &&
-		m.Type.NumOut() == 1 && m.Type.Out(0).Kind() == reflect.Bool && a.CanInterface() {
-		return m.Func.Call([]reflect.Value{a, b})[0].Bool()
+	if eq := equalMethod(t); eq.IsValid() && a.CanInterface() {
+		return eq.Call([]reflect.Value{a, b})[0].Bool()
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

@@ -182,35 +182,27 @@ func (s Service) Selected() []Backend {
 // Slots expands the selected backends by weight into the list a datapath
 // chooses from uniformly: a backend of weight w appears w times. The order is
 // the order of Backends, so equal services give equal slots.
-func (s Service) Slots() []netip.AddrPort {
-	// One pass to decide which backends are selected, one to expand them;
-	// no intermediate slice, since datapaths call this for every service.
-	ready, n := false, 0
+func (s Service) Slots() []netip.AddrPort { return s.AppendSlots(nil) }
+
+// AppendSlots appends the slots to dst (see Slots), so that a datapath
+// programming many services can reuse one buffer.
+func (s Service) AppendSlots(dst []netip.AddrPort) []netip.AddrPort {
+	ready := false
 	for _, b := range s.Backends {
 		if b.Ready {
 			ready = true
 			break
 		}
 	}
-	sel := func(b Backend) bool { return b.Ready || (!ready && b.Serving && b.Terminating) }
 	for _, b := range s.Backends {
-		if sel(b) {
-			n += max(int(b.Weight), 1)
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	out := make([]netip.AddrPort, 0, n)
-	for _, b := range s.Backends {
-		if !sel(b) {
+		if !(b.Ready || (!ready && b.Serving && b.Terminating)) {
 			continue
 		}
 		for range max(int(b.Weight), 1) {
-			out = append(out, b.Addr)
+			dst = append(dst, b.Addr)
 		}
 	}
-	return out
+	return dst
 }
 
 // Equal reports whether two services program the same datapath state.

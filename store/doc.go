@@ -24,7 +24,10 @@
 // unconditional (still atomic: the store compares on the revision it read
 // and retries). Namespaced objects need an existing namespace that is not
 // being deleted; New creates default, kube-system, kube-public and
-// kube-node-lease. Delete of an object with finalizers (or a graceful
+// kube-node-lease (the first three cannot be deleted). A namespace's
+// spec.finalizers hold it like metadata finalizers: deleting it marks it
+// Terminating until they are removed (here by a plain Update; Kubernetes uses
+// a finalize subresource). Delete of an object with finalizers (or a graceful
 // deletion, see Options.GracePeriod) marks it with a deletionTimestamp; the
 // Update that removes its last finalizer deletes it. Every write runs the
 // kind's defaulting, Options.Mutating admission, validation and

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -29,6 +30,9 @@ const DefaultMaxObjectSize = 3 << 19
 // maxAttempts bounds the internal retry loops of unconditional writes, which
 // only repeat when another writer got in between a read and its compare.
 const maxAttempts = 1000
+
+// immortalNamespaces cannot be deleted (Kubernetes' NamespaceLifecycle admission).
+var immortalNamespaces = []string{core.NamespaceDefault, core.NamespaceSystem, core.NamespacePublic}
 
 // namespaceGVK is the kind whose objects namespaced objects must live in.
 var namespaceGVK = apis.GroupVersionKind{Version: "v1", Kind: "Namespace"}
@@ -76,6 +80,9 @@ type ObjectStore struct {
 	nsCache    map[string]nsState // namespace key -> its state at a mod revision
 	lblMu      sync.RWMutex
 	lblCache   map[string]labelsEntry // object key -> its labels at a mod revision
+	tplMu      sync.Mutex
+	tplCache   map[templateKey]apis.Object // decoded watch values, shared read-only
+	tplBytes   int
 }
 
 var _ Store = (*ObjectStore)(nil)
@@ -100,6 +107,7 @@ func New(kv KV, scheme *apis.Scheme, opts Options) (*ObjectStore, error) {
 		grace:      opts.GracePeriod,
 		nsCache:    map[string]nsState{},
 		lblCache:   map[string]labelsEntry{},
+		tplCache:   map[templateKey]apis.Object{},
 	}
 	if s.codec == nil {
 		s.codec = JSONCodec{}
@@ -211,17 +219,13 @@ func (s *ObjectStore) decode(k *apis.KindInfo, key string, data []byte, rev int6
 	return obj, nil
 }
 
-// clone returns a deep copy of obj (through the codec), so that the caller's
-// object is never retained or changed.
+// clone returns a deep copy of obj, so that the caller's object is never
+// retained or changed.
 func (s *ObjectStore) clone(k *apis.KindInfo, obj apis.Object) (apis.Object, error) {
-	data, err := s.codec.Encode(obj)
-	if err != nil {
-		return nil, fmt.Errorf("store: encode %s: %w", k.GVK.Kind, err)
+	if v := reflect.ValueOf(obj); v.Kind() != reflect.Pointer || v.IsNil() {
+		return nil, fmt.Errorf("store: %s: got %T, want a non-nil pointer", k.GVK.Kind, obj)
 	}
-	out := k.New()
-	if err := s.codec.Decode(data, out); err != nil {
-		return nil, fmt.Errorf("store: decode %s: %w", k.GVK.Kind, err)
-	}
+	out := apis.DeepCopy(obj)
 	out.Type().SetGroupVersionKind(k.GVK)
 	return out, nil
 }
@@ -462,13 +466,13 @@ func (s *ObjectStore) translate(k *apis.KindInfo, sel selection, ev Event, bookm
 		if ev.Prev == nil {
 			return WatchEvent{}, false, nil // deleted before we knew it: nothing to report
 		}
-		old, err := s.decode(k, ev.Prev.Key, ev.Prev.Value, ev.Revision)
+		old, err := s.template(k, ev.Prev)
 		if err != nil || !sel.matches(old) {
 			return WatchEvent{}, false, err
 		}
-		return WatchEvent{Type: WatchDeleted, Object: old, Revision: ev.Revision}, true, nil
+		return WatchEvent{Type: WatchDeleted, Object: ownCopy(old, ev.Revision), Revision: ev.Revision}, true, nil
 	case EventPut:
-		cur, err := s.decode(k, ev.KV.Key, ev.KV.Value, ev.KV.ModRevision)
+		cur, err := s.template(k, &ev.KV)
 		if err != nil {
 			return WatchEvent{}, false, err
 		}
@@ -478,7 +482,7 @@ func (s *ObjectStore) translate(k *apis.KindInfo, sel selection, ev Event, bookm
 			if sel.empty() {
 				before = true
 			} else {
-				old, err := s.decode(k, ev.Prev.Key, ev.Prev.Value, ev.Prev.ModRevision)
+				old, err := s.template(k, ev.Prev)
 				if err != nil {
 					return WatchEvent{}, false, err
 				}
@@ -487,15 +491,61 @@ func (s *ObjectStore) translate(k *apis.KindInfo, sel selection, ev Event, bookm
 		}
 		switch {
 		case now && before:
-			return WatchEvent{Type: WatchModified, Object: cur, Revision: ev.Revision}, true, nil
+			return WatchEvent{Type: WatchModified, Object: ownCopy(cur, ev.KV.ModRevision), Revision: ev.Revision}, true, nil
 		case now:
-			return WatchEvent{Type: WatchAdded, Object: cur, Revision: ev.Revision}, true, nil
+			return WatchEvent{Type: WatchAdded, Object: ownCopy(cur, ev.KV.ModRevision), Revision: ev.Revision}, true, nil
 		case before:
-			return WatchEvent{Type: WatchDeleted, Object: cur, Revision: ev.Revision}, true, nil
+			return WatchEvent{Type: WatchDeleted, Object: ownCopy(cur, ev.KV.ModRevision), Revision: ev.Revision}, true, nil
 		}
 		return WatchEvent{}, false, nil
 	}
 	return WatchEvent{}, false, fmt.Errorf("store: watch %s: unknown KV event type %d", k.GroupResource(), ev.Type)
+}
+
+// template returns the object stored in kv, decoded once for every watcher
+// of the store: watchers of one kind see the same events, and decoding is
+// most of what an event costs. The result is shared: read it, or hand out
+// ownCopy of it, never modify it.
+func (s *ObjectStore) template(k *apis.KindInfo, kv *KeyValue) (apis.Object, error) {
+	ck := templateKey{key: kv.Key, modRevision: kv.ModRevision}
+	s.tplMu.Lock()
+	t, ok := s.tplCache[ck]
+	s.tplMu.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := s.decode(k, kv.Key, kv.Value, kv.ModRevision)
+	if err != nil {
+		return nil, err
+	}
+	s.tplMu.Lock()
+	// Bounded by count and bytes: recent events are what concurrent watchers
+	// share; anything older is decoded again if asked for.
+	if len(s.tplCache) >= maxTemplates || s.tplBytes+len(kv.Value) > maxTemplateBytes {
+		clear(s.tplCache)
+		s.tplBytes = 0
+	}
+	s.tplCache[ck] = t
+	s.tplBytes += len(kv.Value)
+	s.tplMu.Unlock()
+	return t, nil
+}
+
+type templateKey struct {
+	key         string
+	modRevision int64
+}
+
+const (
+	maxTemplates     = 1024
+	maxTemplateBytes = 16 << 20
+)
+
+// ownCopy returns a caller-owned copy of a template with resourceVersion rv.
+func ownCopy(t apis.Object, rv int64) apis.Object {
+	o := apis.DeepCopy(t)
+	o.Meta().ResourceVersion = strconv.FormatInt(rv, 10)
+	return o
 }
 
 // ---- writes ----
@@ -530,7 +580,11 @@ func validateMeta(k *apis.KindInfo, m *apis.ObjectMeta, generated bool) field.Er
 		if generated {
 			at, val = p.Child("generateName"), m.GenerateName
 		}
-		for _, msg := range apis.IsDNS1123Subdomain(m.Name) {
+		check := apis.IsDNS1123Subdomain
+		if k.GVK == namespaceGVK {
+			check = apis.IsDNS1123Label // namespaces are a segment of their objects' names
+		}
+		for _, msg := range check(m.Name) {
 			errs = append(errs, field.Invalid(at, val, msg))
 		}
 	}
@@ -799,7 +853,7 @@ func (s *ObjectStore) update(ctx context.Context, in apis.Object, opts WriteOpti
 		nm := next.Meta()
 		// Removing the last finalizer of a marked object (whose grace period is
 		// over) deletes it.
-		deleteNow := nm.DeletionTimestamp != nil && len(nm.Finalizers) == 0 &&
+		deleteNow := nm.DeletionTimestamp != nil && len(nm.Finalizers) == 0 && len(specFinalizers(k, next)) == 0 &&
 			(nm.DeletionGracePeriodSeconds == nil || *nm.DeletionGracePeriodSeconds == 0)
 		if opts.DryRun {
 			return s.decode(k, kvKey, data, curKV.ModRevision)
@@ -900,6 +954,10 @@ func (s *ObjectStore) prepareUpdate(ctx context.Context, k *apis.KindInfo, obj, 
 			errs = append(errs, field.Forbidden(p.Child("finalizers"),
 				fmt.Sprintf("no new finalizers can be added if the object is being deleted, found new finalizers %q", added)))
 		}
+		if added := newFinalizers(specFinalizers(k, obj), specFinalizers(k, cur)); len(added) > 0 {
+			errs = append(errs, field.Forbidden(field.NewPath("spec", "finalizers"),
+				fmt.Sprintf("no new finalizers can be added if the namespace is being deleted, found new finalizers %q", added)))
+		}
 	}
 	errs = append(errs, k.ValidateUpdate(obj, cur)...)
 	if len(errs) > 0 {
@@ -941,6 +999,9 @@ func (s *ObjectStore) Delete(ctx context.Context, gvk apis.GroupVersionKind, key
 	default:
 		return nil, invalid(k, key.Name, field.NotSupported(field.NewPath("propagationPolicy"), string(opts.PropagationPolicy),
 			[]string{string(PropagateBackground), string(PropagateForeground), string(PropagateOrphan)}))
+	}
+	if k.GVK == namespaceGVK && slices.Contains(immortalNamespaces, key.Name) {
+		return nil, fmt.Errorf("%w: DELETE namespaces %q: this namespace may not be deleted", ErrDenied, key.Name)
 	}
 	kvKey := s.objectKey(k, key)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
@@ -1054,12 +1115,17 @@ func (s *ObjectStore) planDelete(k *apis.KindInfo, cur apis.Object, opts DeleteO
 	if graceful {
 		return next, deleteMark, nil
 	}
-	if len(m.Finalizers) == 0 {
+	if len(m.Finalizers) == 0 && len(specFinalizers(k, next)) == 0 {
 		return cur, deleteNow, nil
 	}
 	// Finalizers remain: mark the object; their owners remove them.
 	if m.DeletionTimestamp == nil {
 		m.Generation++
+	}
+	if k.GVK == namespaceGVK {
+		if v, ok := fieldPath(next, "Status", "Phase"); ok && v.Kind() == reflect.String && v.CanSet() {
+			v.SetString(string(core.NamespaceTerminating))
+		}
 	}
 	if m.DeletionTimestamp == nil || m.DeletionTimestamp.After(now) {
 		t := apis.NewTime(now)
@@ -1068,6 +1134,24 @@ func (s *ObjectStore) planDelete(k *apis.KindInfo, cur apis.Object, opts DeleteO
 	zero := int64(0)
 	m.DeletionGracePeriodSeconds = &zero
 	return next, deleteMark, nil
+}
+
+// specFinalizers returns a namespace's spec.finalizers, which hold it like
+// metadata finalizers do (the namespace controller's "kubernetes" finalizer
+// stays until the namespace is empty); nil for every other kind.
+func specFinalizers(k *apis.KindInfo, obj apis.Object) []string {
+	if k.GVK != namespaceGVK {
+		return nil
+	}
+	v, ok := fieldPath(obj, "Spec", "Finalizers")
+	if !ok || v.Kind() != reflect.Slice || v.Type().Elem().Kind() != reflect.String {
+		return nil
+	}
+	out := make([]string, v.Len())
+	for i := range out {
+		out[i] = v.Index(i).String()
+	}
+	return out
 }
 
 // applyPropagation sets the garbage-collection finalizers an explicit policy

@@ -142,6 +142,7 @@ func TestCronJob(t *testing.T) {
 		{"concurrencyPolicy required", func(c *CronJob) { c.Spec.ConcurrencyPolicy = "" }, "spec.concurrencyPolicy", field.TypeRequired},
 		{"successful history", func(c *CronJob) { c.Spec.SuccessfulJobsHistoryLimit = ptr(int32(-1)) }, "spec.successfulJobsHistoryLimit", field.TypeInvalid},
 		{"timeZone Local", func(c *CronJob) { c.Spec.TimeZone = ptr("Local") }, "spec.timeZone", field.TypeInvalid},
+		{"template label", func(c *CronJob) { c.Spec.JobTemplate.Spec.Template.Labels = map[string]string{"a": "b c"} }, "spec.jobTemplate.spec.template.metadata.labels[a]", field.TypeInvalid},
 		{"name length", func(c *CronJob) { c.Name = "a-name-that-is-far-too-long-for-the-jobs-it-would-create" }, "metadata.name", field.TypeInvalid},
 	}
 	for _, tt := range tests {

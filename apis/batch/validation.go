@@ -131,7 +131,7 @@ func ValidateCronJob(c *CronJob) field.ErrorList {
 	// template usually has none; check the rest of the job spec.
 	withSelector := *js
 	if withSelector.Selector == nil {
-		withSelector.Selector = &apis.LabelSelector{MatchLabels: js.Template.Labels}
+		withSelector.Selector = &apis.LabelSelector{} // matches every template
 	}
 	return append(errs, ValidateJobSpec(&withSelector, jp)...)
 }

@@ -110,7 +110,10 @@ func median(d []time.Duration) float64 {
 // runcBundle unpacks the busybox image's layer into an OCI bundle whose process
 // sleeps, with its cgroup under the Env's parent.
 func runcBundle(b *testing.B) string {
-	dir := filepath.Join(env.Dir, "bench-bundle")
+	dir, err := os.MkdirTemp(env.Dir, "bench-bundle-")
+	if err != nil {
+		b.Fatal(err)
+	}
 	rootfs := filepath.Join(dir, "rootfs")
 	if err := os.MkdirAll(rootfs, 0o755); err != nil {
 		b.Fatal(err)
@@ -261,4 +264,69 @@ func benchCtrRun(b *testing.B) {
 		b.StartTimer()
 	}
 	reportPercentiles(b, lat)
+}
+
+// BenchmarkBurst110 starts 110 pods (the default pod limit of a node) at once
+// through the port, each a sandbox and one container, and reports the time
+// until all run. Run it with -benchtime=1x.
+func BenchmarkBurst110(b *testing.B) {
+	critest.Require(b, startErr)
+	ctx := context.Background()
+	rt, err := env.Dial(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rt.Close()
+	const pods = 110
+	var total []time.Duration
+	for round := 0; b.Loop(); round++ {
+		start := time.Now()
+		ids := make([]string, pods)
+		errs := make(chan error, pods)
+		for i := range pods {
+			go func() {
+				sb, err := rt.RunPodSandbox(ctx, kubelet.SandboxConfig{
+					Name: fmt.Sprintf("burst-%d-%d", round, i), Namespace: "bench", UID: fmt.Sprintf("burst-%d-%d-%d", os.Getpid(), round, i),
+					CgroupParent: env.CgroupParent,
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				ids[i] = sb.ID
+				id, err := rt.CreateContainer(ctx, sb.ID, kubelet.ContainerConfig{Name: "app", Image: critest.BusyboxImage, Command: []string{"sleep", "3600"}})
+				if err == nil {
+					err = rt.StartContainer(ctx, id)
+				}
+				errs <- err
+			}()
+		}
+		var failed error
+		for range pods {
+			if err := <-errs; err != nil && failed == nil {
+				failed = err
+			}
+		}
+		total = append(total, time.Since(start))
+		b.StopTimer()
+		teardown := make(chan struct{}, pods)
+		for _, id := range ids {
+			go func() {
+				defer func() { teardown <- struct{}{} }()
+				if id != "" {
+					_ = rt.StopPodSandbox(ctx, id)
+					_ = rt.RemovePodSandbox(ctx, id)
+				}
+			}()
+		}
+		for range pods {
+			<-teardown
+		}
+		if failed != nil {
+			b.Fatal(failed)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(median(total)*1, "all-running-ms")
+	b.ReportMetric(0, "ns/op")
 }

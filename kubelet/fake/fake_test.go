@@ -3,6 +3,7 @@ package fake_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -201,4 +202,24 @@ func TestIPsAreReusedAfterStop(t *testing.T) {
 	assert.Equal(t, a.IP, b.IP)
 	_, err := rt.RunPodSandbox(ctx, kubelet.SandboxConfig{Name: "b", Namespace: "ns", UID: "uid-b"})
 	assert.ErrorIs(t, err, kubelet.ErrAlreadyExists)
+}
+
+// BenchmarkPodStart is the cost of a simulated pod start (sandbox, create,
+// start) on a runtime already holding b.N pods: what simulating many nodes costs.
+func BenchmarkPodStart(b *testing.B) {
+	ctx := context.Background()
+	rt := fake.New(fake.Options{Clock: fake.NewManualClock(time.Unix(0, 0)), Images: []string{image}, PodCIDR: netip.MustParsePrefix("10.0.0.0/8")})
+	for i := 0; b.Loop(); i++ {
+		sb, err := rt.RunPodSandbox(ctx, kubelet.SandboxConfig{Name: fmt.Sprint("p", i), Namespace: "ns", UID: fmt.Sprint("u", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		id, err := rt.CreateContainer(ctx, sb.ID, kubelet.ContainerConfig{Name: "app", Image: image})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := rt.StartContainer(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

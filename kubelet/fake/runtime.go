@@ -84,12 +84,12 @@ type Runtime struct {
 	// Names taken, for ErrAlreadyExists without a scan (thousands of pods).
 	sandboxNames   map[sandboxName]string
 	containerNames map[containerName]string
-	images     map[string]*kubelet.Image // by ID
-	imageNames map[string]string         // name -> ID
-	byName     map[string]Behavior       // container name -> behavior
-	byImage    map[string]Behavior       // image name -> behavior
-	freeIPs    []netip.Addr
-	nextIP     netip.Addr
+	images         map[string]*kubelet.Image // by ID
+	imageNames     map[string]string         // name -> ID
+	byName         map[string]Behavior       // container name -> behavior
+	byImage        map[string]Behavior       // image name -> behavior
+	freeIPs        []netip.Addr
+	nextIP         netip.Addr
 }
 
 var _ kubelet.Runtime = (*Runtime)(nil)
@@ -191,10 +191,11 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, c kubelet.SandboxConfig) (k
 	if err != nil {
 		return kubelet.SandboxStatus{}, err
 	}
-	labels := map[string]string{kubelet.LabelPodName: c.Name, kubelet.LabelPodNamespace: c.Namespace, kubelet.LabelPodUID: c.UID}
-	for k, v := range c.Labels {
-		labels[k] = v
+	labels := maps(c.Labels)
+	if labels == nil {
+		labels = map[string]string{}
 	}
+	labels[kubelet.LabelPodName], labels[kubelet.LabelPodNamespace], labels[kubelet.LabelPodUID] = c.Name, c.Namespace, c.UID
 	id := r.newID()
 	sb := &sandbox{cfg: c, ip: ip, status: kubelet.SandboxStatus{
 		ID: id, Name: c.Name, Namespace: c.Namespace, UID: c.UID, Attempt: c.Attempt,
@@ -303,12 +304,13 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, c kubel
 	if !ok {
 		b = r.byImage[c.Image]
 	}
-	labels := map[string]string{kubelet.LabelContainerName: c.Name}
+	labels := maps(c.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[kubelet.LabelContainerName] = c.Name
 	for _, k := range []string{kubelet.LabelPodName, kubelet.LabelPodNamespace, kubelet.LabelPodUID} {
 		labels[k] = sb.status.Labels[k]
-	}
-	for k, v := range c.Labels {
-		labels[k] = v
 	}
 	ct := &container{behavior: b, exited: make(chan struct{})}
 	if c.LogPath != "" && sb.cfg.LogDirectory != "" {

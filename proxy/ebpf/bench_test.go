@@ -2,6 +2,7 @@ package ebpf_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/netip"
@@ -26,7 +27,7 @@ import (
 // network namespace of their own. Each connect binds a fresh source address in
 // 127.1.0.0/16 so that no conntrack entry of an earlier connect is reused.
 //
-//	go test -run '^$' -bench . -benchtime 20000x ./proxy/ebpf/
+//	go test -run '^$' -bench . -benchtime 20000x ./proxy/ebpf/ -args -proxy.rounds 5
 
 // echoServer accepts on l; with request set it answers one byte per connection.
 func echoServer(b *testing.B, l net.Listener) {
@@ -95,23 +96,31 @@ func measure(b *testing.B, dst netip.AddrPort, request bool) {
 // cpuTime is the CPU time used so far by this process and its waited-for
 // children (nft, iptables): on a shared machine it shows the cost of an
 // operation better than the wall clock, which includes waiting for a core.
-func cpuTime() time.Duration {
+func cpuTime() (total, kernel time.Duration) {
 	var self, children unix.Rusage
 	_ = unix.Getrusage(unix.RUSAGE_SELF, &self)
 	_ = unix.Getrusage(unix.RUSAGE_CHILDREN, &children)
 	tv := func(t unix.Timeval) time.Duration { return time.Duration(t.Nano()) }
-	return tv(self.Utime) + tv(self.Stime) + tv(children.Utime) + tv(children.Stime)
+	kernel = tv(self.Stime) + tv(children.Stime)
+	return tv(self.Utime) + tv(children.Utime) + kernel, kernel
 }
 
-// cpuMeter accumulates CPU time over the timed parts of a benchmark.
+// cpuMeter accumulates CPU time (and its kernel part) over the timed parts
+// of a benchmark.
 type cpuMeter struct {
-	total, start time.Duration
+	total, kernel, start, startKernel time.Duration
 }
 
-func (m *cpuMeter) Start() { m.start = cpuTime() }
-func (m *cpuMeter) Stop()  { m.total += cpuTime() - m.start }
+func (m *cpuMeter) Start() { m.start, m.startKernel = cpuTime() }
+func (m *cpuMeter) Stop() {
+	t, k := cpuTime()
+	m.total += t - m.start
+	m.kernel += k - m.startKernel
+}
+
 func (m *cpuMeter) Report(b *testing.B) {
 	b.ReportMetric(float64(m.total.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(m.kernel.Nanoseconds())/float64(b.N), "sys-ns/op")
 }
 
 // services returns n TCP services 127.100.x.y:80 (then port 81, 82... past
@@ -129,28 +138,38 @@ func services(n int, backends ...netip.AddrPort) []proxy.Service {
 	return out
 }
 
-// ebpfVariant programs an eBPF datapath with counts[k] services in turn and
-// runs the sub-benchmark with this process in its cgroup.
-func benchEBPF(b *testing.B, request bool, backend netip.AddrPort, counts []int) {
+// variant is one way to reach the backend, set up once and measured in
+// every round.
+type variant struct {
+	name string
+	run  func(b *testing.B)
+}
+
+// ebpfVariants attach one datapath per service count, each to its own cgroup,
+// and measure with this process moved into that cgroup.
+func ebpfVariants(b *testing.B, request bool, backend netip.AddrPort, counts []int) []variant {
 	proxytest.RequireRoot(b)
 	if err := ebpf.Probe(); err != nil {
 		proxytest.Unavailable(b, "%v", err)
 	}
 	root, err := ebpf.CgroupRoot()
 	require.NoError(b, err)
-	cg := proxytest.NewCgroup(b, root)
-	d, err := ebpf.New(ebpf.Options{CgroupPath: cg.Path, MaxServices: 1 << 17, MaxBackends: 1 << 18})
-	require.NoError(b, err)
-	defer d.Close()
-	cg.Enter(b)
-	defer cg.Leave(b)
+	var out []variant
 	for _, n := range counts {
+		cg := proxytest.NewCgroup(b, root)
+		d, err := ebpf.New(ebpf.Options{CgroupPath: cg.Path, MaxServices: 1 << 17, MaxBackends: 1 << 18})
+		require.NoError(b, err)
+		b.Cleanup(func() { d.Close() })
 		svcs := services(n, backend)
 		require.NoError(b, d.Sync(context.Background(), svcs))
-		b.Run(fmt.Sprintf("ebpf-%s", count(n)), func(b *testing.B) {
-			measure(b, svcs[n-1].Frontend.AddrPort(), request)
-		})
+		dst := svcs[n-1].Frontend.AddrPort()
+		out = append(out, variant{"ebpf-" + count(n), func(b *testing.B) {
+			cg.Enter(b)
+			defer cg.Leave(b)
+			measure(b, dst, request)
+		}})
 	}
+	return out
 }
 
 func count(n int) string {
@@ -180,10 +199,10 @@ func newPeerNetns(b *testing.B) *peerNetns {
 	return p
 }
 
-func (p *peerNetns) run(b *testing.B, name string, dst netip.AddrPort, request bool) {
-	b.Run(name, func(b *testing.B) {
+func (p *peerNetns) variant(name string, dst netip.AddrPort, request bool) variant {
+	return variant{name, func(b *testing.B) {
 		require.NoError(b, p.ns.Do(func() error { measure(b, dst, request); return nil }))
-	})
+	}}
 }
 
 // iptablesRestore loads flat DNAT rules for svcs into the namespace's nat table.
@@ -210,44 +229,53 @@ func (p *peerNetns) iptablesRestore(b *testing.B, svcs []proxy.Service, flush bo
 	return time.Since(t0)
 }
 
-func benchPeers(b *testing.B, request bool, direct netip.AddrPort) {
+// peerVariants set up the netfilter peers, each in a namespace of its own: the
+// nftables fallback datapath and flat iptables DNAT rules (the last one is
+// the one measured).
+func peerVariants(b *testing.B, request bool) []variant {
 	proxytest.RequireRoot(b)
 	proxytest.RequireTool(b, "nft")
 	proxytest.RequireTool(b, "iptables-restore")
-
-	// nftables: the fallback datapath, in its own namespace.
-	p := newPeerNetns(b)
-	var nft *nftables.Datapath
-	require.NoError(b, p.ns.Do(func() (err error) {
-		nft, err = nftables.New(context.Background(), nftables.Options{Table: "gantry-bench"})
-		return err
-	}))
+	var out []variant
 	for _, n := range []int{10, 10000} {
+		p := newPeerNetns(b)
 		svcs := services(n, p.backend)
-		require.NoError(b, p.ns.Do(func() error { return nft.Sync(context.Background(), svcs) }))
-		p.run(b, "nft-"+count(n), svcs[n-1].Frontend.AddrPort(), request)
+		require.NoError(b, p.ns.Do(func() error {
+			nft, err := nftables.New(context.Background(), nftables.Options{Table: "gantry-bench"})
+			if err != nil {
+				return err
+			}
+			b.Cleanup(func() { _ = p.ns.Do(nft.Close) })
+			return nft.Sync(context.Background(), svcs)
+		}))
+		out = append(out, p.variant("nft-"+count(n), svcs[n-1].Frontend.AddrPort(), request))
 	}
-	require.NoError(b, p.ns.Do(nft.Close))
-
-	// iptables: flat DNAT rules; the last rule is the one measured.
-	q := newPeerNetns(b)
 	for _, n := range []int{10, 10000} {
-		svcs := services(n, q.backend)
-		q.iptablesRestore(b, svcs, true)
-		q.run(b, "iptables-"+count(n), svcs[n-1].Frontend.AddrPort(), request)
+		p := newPeerNetns(b)
+		svcs := services(n, p.backend)
+		p.iptablesRestore(b, svcs, true)
+		out = append(out, p.variant("iptables-"+count(n), svcs[n-1].Frontend.AddrPort(), request))
 	}
+	return out
 }
+
+// rounds is how many times every variant is measured, interleaved
+// (A B C A B C ...), so that a noisy neighbour hits them alike.
+var rounds = flag.Int("proxy.rounds", 1, "rounds of interleaved connect benchmarks")
 
 func benchConnect(b *testing.B, request bool) {
 	proxytest.RequireRoot(b)
 	backend := listen(b, netip.MustParseAddr("127.0.0.2"))
-	b.Run("direct", func(b *testing.B) { measure(b, backend, request) })
-	benchEBPF(b, request, backend, []int{10, 10000, 100000})
-	if testing.Short() {
-		return
+	variants := []variant{{"direct", func(b *testing.B) { measure(b, backend, request) }}}
+	variants = append(variants, ebpfVariants(b, request, backend, []int{10, 10000, 100000})...)
+	if !testing.Short() {
+		variants = append(variants, peerVariants(b, request)...)
 	}
-	benchPeers(b, request, backend)
-	b.Run("direct-again", func(b *testing.B) { measure(b, backend, request) })
+	for range *rounds {
+		for _, v := range variants {
+			b.Run(v.name, v.run)
+		}
+	}
 }
 
 // BenchmarkConnect: connect() through a VIP, p50 (goal: <= 1.1x direct, flat

@@ -12,6 +12,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 	"github.com/go-logr/logr"
+	"golang.org/x/sys/unix"
 
 	"github.com/gantry-sdk/gantry/proxy"
 )
@@ -71,6 +72,7 @@ type famState[K comparable, B any] struct {
 	nextSet                     uint32
 	setsInUse                   map[uint32]struct{}
 	slots                       int // slots in use
+	count                       int // services
 	maxSlots                    int
 }
 
@@ -130,7 +132,13 @@ func New(opts Options) (_ *Datapath, err error) {
 		}
 	}()
 	newMap := func(name string, t bpf.MapType, key, value, max uint32) (*bpf.Map, error) {
-		m, err := bpf.NewMap(&bpf.MapSpec{Name: name, Type: t, KeySize: key, ValueSize: value, MaxEntries: max})
+		var flags uint32
+		if t == bpf.LRUHash {
+			// Per-CPU LRU lists: a connect's reverse-translation update takes
+			// no lock shared with the other CPUs.
+			flags = unix.BPF_F_NO_COMMON_LRU
+		}
+		m, err := bpf.NewMap(&bpf.MapSpec{Name: name, Type: t, KeySize: key, ValueSize: value, MaxEntries: max, Flags: flags})
 		if err != nil {
 			return nil, fmt.Errorf("ebpf: create map %s: %w", name, err)
 		}
@@ -339,6 +347,7 @@ func applyFamily[K comparable, B any](d *Datapath, f *famState[K, B], changes []
 		newSets      []uint32
 		addedSlots   int
 		addedService int
+		scratch      []netip.AddrPort
 	)
 	rev := d.table.Rev()
 	for i, c := range changes {
@@ -363,7 +372,8 @@ func applyFamily[K comparable, B any](d *Datapath, f *famState[K, B], changes []
 			st.id = d.nextID
 			addedService++
 		}
-		slots := c.Service.Slots()
+		scratch = c.Service.AppendSlots(scratch[:0])
+		slots := scratch
 		if len(slots) > 0 {
 			st.set = f.allocSet()
 			newSets = append(newSets, st.set)
@@ -408,9 +418,9 @@ func applyFamily[K comparable, B any](d *Datapath, f *famState[K, B], changes []
 		undoSets()
 		return fmt.Errorf("%w: ebpf: %d backend slots needed, %d free (Options.MaxBackends)", proxy.ErrFull, addedSlots, f.maxSlots-f.slots)
 	}
-	if len(d.state)+addedService > int(d.opts.MaxServices)*2 {
+	if f.count+addedService > int(d.opts.MaxServices) {
 		undoSets()
-		return fmt.Errorf("%w: ebpf: services (Options.MaxServices)", proxy.ErrFull)
+		return fmt.Errorf("%w: ebpf: %d services, room for %d more (Options.MaxServices)", proxy.ErrFull, addedService, int(d.opts.MaxServices)-f.count)
 	}
 	// 1. New backend slots, invisible until a service entry names their set.
 	if err := batchUpdate(f.backends, slotKeys, slotVals); err != nil {
@@ -492,9 +502,13 @@ func commit[K comparable, B any](d *Datapath, f *famState[K, B], c proxy.Service
 	}
 	if c.Op == proxy.Delete {
 		delete(d.state, fe)
+		f.count--
 	} else {
 		d.state[fe] = st
 		f.slots += int(st.count)
+		if !had {
+			f.count++
+		}
 	}
 	d.table.Apply(c)
 }

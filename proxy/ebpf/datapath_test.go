@@ -163,6 +163,18 @@ func TestFull(t *testing.T) {
 	s.Backends = s.Backends[:2]
 	require.NoError(t, d.Apply(ctx, []proxy.ServiceChange{{Service: s}}))
 	assert.Equal(t, 1, d.Table().Len())
+
+	d2 := newDatapath(t, ebpf.Options{MaxServices: 2})
+	var changes []proxy.ServiceChange
+	for i := range 3 {
+		changes = append(changes, proxy.ServiceChange{Service: proxy.Service{
+			Frontend: proxy.Frontend{Addr: lo(byte(100 + i)), Port: 80, Protocol: proxy.TCP}}})
+	}
+	require.ErrorIs(t, d2.Apply(ctx, changes), proxy.ErrFull)
+	require.NoError(t, d2.Apply(ctx, changes[:2]))
+	require.ErrorIs(t, d2.Apply(ctx, changes[2:]), proxy.ErrFull)
+	require.NoError(t, d2.Apply(ctx, []proxy.ServiceChange{{Op: proxy.Delete, Service: changes[0].Service}}))
+	require.NoError(t, d2.Apply(ctx, changes[2:]), "a deleted service frees its room")
 }
 
 func TestCloseDetaches(t *testing.T) {

@@ -68,6 +68,8 @@ func TestMapsFollowTable(t *testing.T) {
 		assert.Equal(t, members, count(t, d.members), "affinity members")
 		assert.Equal(t, slots4, d.v4.slots)
 		assert.Equal(t, slots6, d.v6.slots)
+		assert.Equal(t, v4, d.v4.count)
+		assert.Equal(t, v6, d.v6.count)
 	}
 	require.NoError(t, d.Sync(ctx, services(1000, 3, false)))
 	check(750, 250, 2250, 750, 0)

@@ -59,6 +59,9 @@ var storeTests = []struct {
 	{"Namespace/Missing", testNamespaceMissing},
 	{"Namespace/Terminating", testNamespaceTerminating},
 	{"Namespace/Required", testNamespaceRequired},
+	{"Namespace/Immortal", testNamespaceImmortal},
+	{"Namespace/SpecFinalizers", testNamespaceSpecFinalizers},
+	{"Namespace/NameIsLabel", testNamespaceNameIsLabel},
 	{"Namespace/ClusterScopedRefusesNamespace", testClusterScopedRefusesNamespace},
 	{"ResourceVersion/IsRevision", testResourceVersionIsRevision},
 	{"Get/NotFound", testGetNotFound},
@@ -86,6 +89,7 @@ var storeTests = []struct {
 	{"List/Namespace", testListNamespace},
 	{"List/LabelSelector", testListLabelSelector},
 	{"List/FieldSelector", testListFieldSelector},
+	{"List/SelectorAfterChanges", testListSelectorAfterChanges},
 	{"List/Pagination", testListPagination},
 	{"List/PaginationWithSelector", testListPaginationWithSelector},
 	{"List/BadContinue", testListBadContinue},
@@ -96,6 +100,7 @@ var storeTests = []struct {
 	{"Watch/LabelSelectorTransitions", testWatchLabelTransitions},
 	{"Watch/FieldSelectorTransitions", testWatchFieldTransitions},
 	{"Watch/Namespace", testWatchNamespace},
+	{"Watch/ObjectsAreOwned", testWatchObjectsAreOwned},
 	{"Watch/Bookmarks", testWatchBookmarks},
 	{"Watch/Compacted", testWatchCompacted},
 	{"Watch/UnknownKind", testWatchUnknownKind},
@@ -454,6 +459,13 @@ func testUnknownKind(t *testing.T, e *env) {
 	require.ErrorIs(t, err, apis.ErrUnknownKind)
 	_, err = e.s.Create(e.ctx, nil, store.WriteOptions{})
 	require.Error(t, err)
+	// A typed nil is bad input too: an error, never a panic.
+	_, err = e.widgets.Create(e.ctx, nil, store.WriteOptions{})
+	require.Error(t, err)
+	_, err = e.widgets.Update(e.ctx, nil, store.WriteOptions{})
+	require.Error(t, err)
+	_, err = e.widgets.UpdateStatus(e.ctx, nil, store.WriteOptions{})
+	require.Error(t, err)
 }
 
 // ---- namespaces ----
@@ -500,6 +512,52 @@ func testNamespaceRequired(t *testing.T, e *env) {
 	hasFieldError(t, err, "metadata.namespace")
 	_, err = e.widgets.Create(e.ctx, widget("Not_A_Label", "a"), store.WriteOptions{})
 	require.Error(t, err)
+}
+
+func testNamespaceImmortal(t *testing.T, e *env) {
+	before := e.snapshot()
+	for _, name := range []string{core.NamespaceDefault, core.NamespaceSystem, core.NamespacePublic} {
+		_, err := e.nss.Delete(e.ctx, apis.Key{Name: name}, store.DeleteOptions{})
+		require.ErrorIs(t, err, store.ErrDenied, name)
+		assert.Contains(t, err.Error(), "may not be deleted")
+	}
+	assert.Equal(t, before, e.snapshot())
+}
+
+// A namespace's spec.finalizers hold it like metadata finalizers: deleting it
+// marks it Terminating until they are gone.
+func testNamespaceSpecFinalizers(t *testing.T, e *env) {
+	_, err := e.nss.Create(e.ctx, &core.Namespace{ObjectMeta: apis.ObjectMeta{Name: "held"},
+		Spec: core.NamespaceSpec{Finalizers: []string{"kubernetes"}}}, store.WriteOptions{})
+	require.NoError(t, err)
+	e.create(widget("held", "a"))
+	marked, err := e.nss.Delete(e.ctx, apis.Key{Name: "held"}, store.DeleteOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, marked.DeletionTimestamp)
+	assert.Equal(t, core.NamespaceTerminating, marked.Status.Phase)
+	_, err = e.widgets.Create(e.ctx, widget("held", "b"), store.WriteOptions{})
+	hasFieldError(t, err, "metadata.namespace")
+
+	before := e.snapshot()
+	again, err := e.nss.Delete(e.ctx, apis.Key{Name: "held"}, store.DeleteOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, marked, again)
+	c := *marked
+	c.Spec.Finalizers = []string{"kubernetes", "example.com/more"}
+	_, err = e.nss.Update(e.ctx, &c, store.WriteOptions{})
+	hasFieldError(t, err, "spec.finalizers")
+	assert.Equal(t, before, e.snapshot())
+
+	marked.Spec.Finalizers = nil
+	_, err = e.nss.Update(e.ctx, marked, store.WriteOptions{})
+	require.NoError(t, err)
+	_, err = e.nss.Get(e.ctx, apis.Key{Name: "held"}, store.GetOptions{})
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func testNamespaceNameIsLabel(t *testing.T, e *env) {
+	_, err := e.nss.Create(e.ctx, &core.Namespace{ObjectMeta: apis.ObjectMeta{Name: "a.b"}}, store.WriteOptions{})
+	hasFieldError(t, err, "metadata.name")
 }
 
 func testClusterScopedRefusesNamespace(t *testing.T, e *env) {
@@ -1042,6 +1100,29 @@ func testListFieldSelector(t *testing.T, e *env) {
 	assert.Equal(t, []string{"default/web-1"}, names(l.Items))
 }
 
+// Selective lists see every write: nothing a store remembers about an
+// object's labels outlives a change to them.
+func testListSelectorAfterChanges(t *testing.T, e *env) {
+	web := mustLabels(t, "app=web")
+	count := func(sel labels.Selector) int {
+		l, err := e.widgets.List(e.ctx, store.ListOptions{Labels: sel})
+		require.NoError(t, err)
+		return len(l.Items)
+	}
+	w := e.create(widget("default", "a", withLabels("app", "web")))
+	require.Equal(t, 1, count(web))
+	w.Labels["app"] = "db"
+	w, err := e.widgets.Update(e.ctx, w, store.WriteOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 0, count(web))
+	assert.Equal(t, 1, count(mustLabels(t, "app=db")))
+	_, err = e.widgets.Delete(e.ctx, apis.KeyOf(w), store.DeleteOptions{})
+	require.NoError(t, err)
+	e.create(widget("default", "a", withLabels("app", "web")))
+	assert.Equal(t, 1, count(web))
+	assert.Equal(t, 0, count(mustLabels(t, "app=db")))
+}
+
 func testListPagination(t *testing.T, e *env) {
 	e.namespace("page")
 	for i := range 25 {
@@ -1267,6 +1348,27 @@ func testWatchNamespace(t *testing.T, e *env) {
 	require.NoError(t, err)
 	e.create(widget("other", "c"))
 	w.expect(store.WatchAdded, "c")
+}
+
+// Every watcher gets its own objects: changing one cannot show in another's,
+// nor in what a later watcher of the same revisions gets.
+func testWatchObjectsAreOwned(t *testing.T, e *env) {
+	start := e.revision()
+	w1 := e.watch(WidgetGVK, store.WatchOptions{Revision: start})
+	w2 := e.watch(WidgetGVK, store.WatchOptions{Revision: start})
+	e.create(widget("default", "a", withLabels("app", "web"), func(w *Widget) { w.Finalizers = []string{"example.com/f"} }))
+	a1 := w1.expect(store.WatchAdded, "a").Object.(*Widget)
+	a1.Labels["app"] = "changed"
+	a1.Finalizers[0] = "example.com/changed"
+	a1.Spec.Replicas = 99
+	a2 := w2.expect(store.WatchAdded, "a").Object.(*Widget)
+	w3 := e.watch(WidgetGVK, store.WatchOptions{Revision: start})
+	a3 := w3.expect(store.WatchAdded, "a").Object.(*Widget)
+	for _, a := range []*Widget{a2, a3} {
+		assert.Equal(t, "web", a.Labels["app"])
+		assert.Equal(t, []string{"example.com/f"}, a.Finalizers)
+		assert.Equal(t, int32(0), a.Spec.Replicas)
+	}
 }
 
 func testWatchBookmarks(t *testing.T, e *env) {
