@@ -334,8 +334,8 @@ func applyFamily[K comparable, B, V any](d *Datapath, f *famState[K, B, V], chan
 		return nil
 	}
 	var (
-		slotKeys     = make([]backendKey, 0, 4*len(changes))
-		slotVals     = make([]B, 0, 4*len(changes))
+		slotKeys     = make([]backendKey, 0, len(changes))
+		slotVals     = make([]B, 0, len(changes))
 		svcKeys      = make([]K, 0, len(changes))
 		svcVals      = make([]V, 0, len(changes))
 		svcDels      []K
