@@ -48,7 +48,7 @@ func benchStore(b *testing.B, n int) (store.Store, store.Typed[*discovery.Endpoi
 }
 
 func benchSlice(i int, ready bool) *discovery.EndpointSlice {
-	name, port, yes := "http", int32(8080), true
+	name, port := "http", int32(8080)
 	es := &discovery.EndpointSlice{
 		ObjectMeta:  apis.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("s%d-0", i), Labels: map[string]string{discovery.LabelServiceName: fmt.Sprintf("s%d", i)}},
 		AddressType: discovery.AddressTypeIPv4,
@@ -61,7 +61,6 @@ func benchSlice(i int, ready bool) *discovery.EndpointSlice {
 			Conditions: discovery.EndpointConditions{Ready: &r, Serving: &r, Terminating: new(bool)},
 		})
 	}
-	_ = yes
 	return es
 }
 
