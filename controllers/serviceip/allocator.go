@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/core"
@@ -46,6 +47,12 @@ type Options struct {
 	KeyPrefix string
 	// Rand picks candidates; nil means a per-call math/rand/v2 source.
 	Rand func(n uint64) uint64
+	// Clock stamps reservations, so that Repair leaves young ones alone; nil means time.Now.
+	Clock func() time.Time
+	// RepairGrace is how old a reservation must be before Repair may free it
+	// (a younger one may belong to a create still between admission and its
+	// write); 0 means one minute.
+	RepairGrace time.Duration
 }
 
 // Allocator is the admission step. It implements store.Admitter; put it in
@@ -61,6 +68,8 @@ type Allocator struct {
 	ipPrefix   string
 	portPrefix string
 	rand       func(n uint64) uint64
+	now        func() time.Time
+	grace      time.Duration
 }
 
 var _ store.Admitter = (*Allocator)(nil)
@@ -83,6 +92,13 @@ func New(kv store.KV, opts Options) (*Allocator, error) {
 	}
 	if a.portMin < 1 || a.portMax > 65535 || a.portMin > a.portMax {
 		return nil, fmt.Errorf("%w: node-port range %d-%d", ErrOptions, a.portMin, a.portMax)
+	}
+	a.now, a.grace = opts.Clock, opts.RepairGrace
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.grace == 0 {
+		a.grace = time.Minute
 	}
 	if a.rand == nil {
 		a.rand = func(n uint64) uint64 { return rand.Uint64N(n) }
@@ -475,7 +491,7 @@ func (a *Allocator) scan(ctx context.Context, prefix string, size uint64, name f
 func (a *Allocator) reserve(ctx context.Context, key, who string) (ok, fresh bool, err error) {
 	_, err = a.kv.Txn(ctx, store.Txn{
 		If:   []store.Compare{{Key: key, ModRevision: 0}},
-		Then: []store.Op{store.Put(key, []byte(who))},
+		Then: []store.Op{store.Put(key, encodeValue(who, a.now()))},
 	})
 	if err == nil {
 		return true, true, nil
@@ -496,7 +512,19 @@ func (a *Allocator) holder(ctx context.Context, key string) (string, error) {
 	if err != nil || kv == nil {
 		return "", err
 	}
-	return string(kv.Value), nil
+	who, _ := decodeValue(kv.Value)
+	return who, nil
+}
+
+// A reservation's value is the owner, a tab and when it was taken (RFC 3339).
+func encodeValue(who string, at time.Time) []byte {
+	return []byte(who + "\t" + at.UTC().Format(time.RFC3339Nano))
+}
+
+func decodeValue(v []byte) (who string, at time.Time) {
+	who, ts, _ := strings.Cut(string(v), "\t")
+	at, _ = time.Parse(time.RFC3339Nano, ts) // unreadable: the zero time, old enough to repair
+	return who, at
 }
 
 func (a *Allocator) get(ctx context.Context, key string) (*store.KeyValue, error) {
@@ -516,7 +544,10 @@ func (a *Allocator) get(ctx context.Context, key string) (*store.KeyValue, error
 func (a *Allocator) release(ctx context.Context, key, who string) error {
 	for range 10 {
 		kv, err := a.get(ctx, key)
-		if err != nil || kv == nil || string(kv.Value) != who {
+		if err != nil || kv == nil {
+			return err
+		}
+		if got, _ := decodeValue(kv.Value); got != who {
 			return err
 		}
 		_, err = a.kv.Txn(ctx, store.Txn{
@@ -538,6 +569,7 @@ type Reservation struct {
 	ClusterIP netip.Addr // valid for a cluster IP
 	NodePort  int32      // non-zero for a node port
 	Owner     string
+	Since     time.Time // when it was taken
 }
 
 // Reservations lists every reservation, cluster IPs first.
@@ -551,7 +583,8 @@ func (a *Allocator) Reservations(ctx context.Context) ([]Reservation, error) {
 				return nil, fmt.Errorf("serviceip: list reservations: %w", err)
 			}
 			for _, kv := range page.KVs {
-				r := Reservation{Owner: string(kv.Value)}
+				r := Reservation{}
+				r.Owner, r.Since = decodeValue(kv.Value)
 				v := strings.TrimPrefix(kv.Key, prefix)
 				if prefix == a.ipPrefix {
 					r.ClusterIP, _ = netip.ParseAddr(v)
@@ -572,9 +605,9 @@ func (a *Allocator) Reservations(ctx context.Context) ([]Reservation, error) {
 
 // Repair frees reservations whose owner Service does not exist or does not
 // use them (left by creates that the store refused after admission, or by a
-// crash between a release and a delete). It returns how many it freed. Run it
-// when no Service write is in flight that could be mid-admission (at start),
-// or accept that such a write may have to be retried.
+// crash between a reservation and the write). It returns how many it freed.
+// Reservations younger than Options.RepairGrace are left alone, so Repair may
+// run at any time (at start, and periodically) next to creates in flight.
 func (a *Allocator) Repair(ctx context.Context, s store.Store) (int, error) {
 	rs, err := a.Reservations(ctx)
 	if err != nil {
@@ -583,6 +616,9 @@ func (a *Allocator) Repair(ctx context.Context, s store.Store) (int, error) {
 	services := store.For[*core.Service](s)
 	freed := 0
 	for _, r := range rs {
+		if a.now().Sub(r.Since) < a.grace {
+			continue
+		}
 		ns, name, _ := strings.Cut(r.Owner, "/")
 		svc, err := services.Get(ctx, apis.Key{Namespace: ns, Name: name}, store.GetOptions{})
 		if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -19,7 +19,11 @@
 // store refuses after admission (validation, AlreadyExists) leaves its
 // reservation behind with the would-be owner's name; Repair frees
 // reservations whose owner does not exist or no longer uses them (run it at
-// start and now and then; a retried create by the same name reuses its own).
+// start and periodically: it leaves reservations younger than
+// Options.RepairGrace alone, as they may belong to a create in flight; a
+// retried create by the same name reuses its own). Releasing on DELETE happens
+// in admission too, just before the object goes (or is marked for deletion
+// when it has finalizers).
 //
 // # Usage
 //
