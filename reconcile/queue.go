@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"math"
+	"runtime"
 	"sync"
 	"time"
 
@@ -163,11 +164,22 @@ func (q *Queue[K]) newEntry(key K) *entry[K] {
 	return &entry[K]{key: key}
 }
 
+// getSpins is how many times Get yields before it parks.
+const getSpins = 4
+
 // Get blocks until a key is ready and hands it out; the caller must call
 // Done(key) when finished with it. ok is false once the queue is shut down
 // (after ShutDownWithDrain, once every remaining key was handed out).
 func (q *Queue[K]) Get() (key K, ok bool) {
 	q.mu.Lock()
+	// A worker that finds the queue empty yields a few times before it
+	// parks: under load the next key usually arrives within a scheduling
+	// quantum, and parking and waking a goroutine costs more than that.
+	for spin := 0; q.ready.len() == 0 && !q.shuttingDown && spin < getSpins; spin++ {
+		q.mu.Unlock()
+		runtime.Gosched()
+		q.mu.Lock()
+	}
 	for q.ready.len() == 0 && !q.shuttingDown {
 		q.cond.Wait()
 	}
