@@ -358,7 +358,7 @@ func TestInformerConvergesUnderChurn(t *testing.T) {
 
 			ctx := t.Context()
 			live := map[string]*widget{}
-			for i := range 1500 {
+			for i := range 1000 {
 				name := "w" + strconv.Itoa(rng.IntN(60))
 				ns := []string{"default", "kube-system"}[rng.IntN(2)]
 				k := ns + "/" + name
