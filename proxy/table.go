@@ -2,8 +2,8 @@ package proxy
 
 import (
 	"cmp"
-	"fmt"
 	"errors"
+	"fmt"
 	"iter"
 	"maps"
 	"net/netip"
@@ -18,6 +18,9 @@ import (
 // family without duplicates, an affinity timeout within bounds. The error wraps
 // ErrInvalid and carries a field.ErrorList naming each bad field.
 func Validate(s Service) error {
+	if validFast(s) {
+		return nil
+	}
 	var errs field.ErrorList
 	fp := field.NewPath("frontend")
 	f := s.Frontend
@@ -40,7 +43,7 @@ func Validate(s Service) error {
 	switch f.Kind {
 	case ClusterIP:
 	case NodePort:
-		if f.Port != 0 && (f.Port < NodePortMin || f.Port > NodePortMax) {
+		if f.Port != 0 && !nodePortOK(f.Port) {
 			errs = append(errs, field.Invalid(fp.Child("port"), int(f.Port),
 				"a node port must be in "+strconv.Itoa(NodePortMin)+"-"+strconv.Itoa(NodePortMax)))
 		}
@@ -55,7 +58,7 @@ func Validate(s Service) error {
 		switch {
 		case !a.IsValid():
 			errs = append(errs, field.Required(p.Child("addr"), "an IP address and port"))
-		case a.Zone() != "" || a.Is4In6() || a.IsUnspecified():
+		case !specific(a):
 			errs = append(errs, field.Invalid(p.Child("addr"), b.Addr.String(), "must be a specific IPv4 or IPv6 address without zone"))
 		case f.Addr.IsValid() && a.Is4() != f.Addr.Is4():
 			errs = append(errs, field.Invalid(p.Child("addr"), b.Addr.String(), "must be of the frontend's address family"))
@@ -79,6 +82,45 @@ func Validate(s Service) error {
 		return nil
 	}
 	return fmt.Errorf("%w %s (%s): %w", ErrInvalid, f, s.Name, errs)
+}
+
+func specific(a netip.Addr) bool { return a.Zone() == "" && !a.Is4In6() && !a.IsUnspecified() }
+
+func nodePortOK(p uint16) bool { return p >= NodePortMin && p <= NodePortMax }
+
+// validFast accepts a valid service without allocating; on any doubt it
+// returns false and Validate's full pass names the fields.
+func validFast(s Service) bool {
+	f := s.Frontend
+	if !f.Addr.IsValid() || !specific(f.Addr) || f.Port == 0 || (f.Protocol != TCP && f.Protocol != UDP) ||
+		f.Kind > NodePort || (f.Kind == NodePort && !nodePortOK(f.Port)) ||
+		s.Affinity.Timeout < 0 || s.Affinity.Timeout > MaxAffinityTimeout {
+		return false
+	}
+	for i, b := range s.Backends {
+		a := b.Addr.Addr()
+		if !a.IsValid() || !specific(a) || a.Is4() != f.Addr.Is4() || b.Addr.Port() == 0 || b.Weight > MaxWeight {
+			return false
+		}
+		// Duplicates: quadratic but allocation-free for the usual few backends.
+		if len(s.Backends) <= 16 {
+			for _, o := range s.Backends[:i] {
+				if o.Addr == b.Addr {
+					return false
+				}
+			}
+		}
+	}
+	if len(s.Backends) > 16 {
+		seen := make(map[netip.AddrPort]struct{}, len(s.Backends))
+		for _, b := range s.Backends {
+			if _, dup := seen[b.Addr]; dup {
+				return false
+			}
+			seen[b.Addr] = struct{}{}
+		}
+	}
+	return true
 }
 
 // Entry is a service as a Table holds it, with the revision of the change that
@@ -168,12 +210,13 @@ func (t *Table) Diff(desired []Service) ([]ServiceChange, error) {
 	if len(errs) > 0 {
 		return nil, joinErrors(errs)
 	}
-	var out []ServiceChange
-	for f, e := range t.All() {
+	out := make([]ServiceChange, 0, len(desired))
+	for f, e := range t.services {
 		if _, ok := want[f]; !ok {
 			out = append(out, ServiceChange{Op: Delete, Service: e.Service})
 		}
 	}
+	slices.SortFunc(out, func(a, b ServiceChange) int { return CompareFrontends(a.Service.Frontend, b.Service.Frontend) })
 	for _, s := range desired {
 		if e, ok := t.services[s.Frontend]; ok && e.Service.Equal(s) {
 			continue
@@ -205,4 +248,9 @@ func ValidateChange(c ServiceChange) error {
 		return Validate(Service{Frontend: c.Service.Frontend, Name: c.Service.Name})
 	}
 	return fmt.Errorf("%w: %s: unknown op %d", ErrInvalid, c.Service.Frontend, c.Op)
+}
+
+// Clone returns an independent copy with the same entries and revisions.
+func (t *Table) Clone() *Table {
+	return &Table{rev: t.rev, services: maps.Clone(t.services)}
 }

@@ -182,19 +182,27 @@ func (s Service) Selected() []Backend {
 // Slots expands the selected backends by weight into the list a datapath
 // chooses from uniformly: a backend of weight w appears w times. The order is
 // the order of Backends, so equal services give equal slots.
-func (s Service) Slots() []netip.AddrPort {
-	sel := s.Selected()
-	out := make([]netip.AddrPort, 0, len(sel))
-	for _, b := range sel {
-		w := int(b.Weight)
-		if w == 0 {
-			w = 1
-		}
-		for range w {
-			out = append(out, b.Addr)
+func (s Service) Slots() []netip.AddrPort { return s.AppendSlots(nil) }
+
+// AppendSlots appends the slots to dst (see Slots), so that a datapath
+// programming many services can reuse one buffer.
+func (s Service) AppendSlots(dst []netip.AddrPort) []netip.AddrPort {
+	ready := false
+	for _, b := range s.Backends {
+		if b.Ready {
+			ready = true
+			break
 		}
 	}
-	return out
+	for _, b := range s.Backends {
+		if !(b.Ready || (!ready && b.Serving && b.Terminating)) {
+			continue
+		}
+		for range max(int(b.Weight), 1) {
+			dst = append(dst, b.Addr)
+		}
+	}
+	return dst
 }
 
 // Equal reports whether two services program the same datapath state.

@@ -3,21 +3,24 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/gantry-sdk/gantry/apis"
+	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/apis/field"
 	"github.com/gantry-sdk/gantry/apis/fields"
 	"github.com/gantry-sdk/gantry/apis/labels"
-	"github.com/gantry-sdk/gantry/apis/core"
 )
 
 // DefaultMaxObjectSize is the largest encoded object the store accepts unless
@@ -27,6 +30,9 @@ const DefaultMaxObjectSize = 3 << 19
 // maxAttempts bounds the internal retry loops of unconditional writes, which
 // only repeat when another writer got in between a read and its compare.
 const maxAttempts = 1000
+
+// immortalNamespaces cannot be deleted (Kubernetes' NamespaceLifecycle admission).
+var immortalNamespaces = []string{core.NamespaceDefault, core.NamespaceSystem, core.NamespacePublic}
 
 // namespaceGVK is the kind whose objects namespaced objects must live in.
 var namespaceGVK = apis.GroupVersionKind{Version: "v1", Kind: "Namespace"}
@@ -70,6 +76,13 @@ type ObjectStore struct {
 	mutating   []Admitter
 	validating []Admitter
 	grace      GracePeriodFunc
+	nsMu       sync.Mutex
+	nsCache    map[string]nsState // namespace key -> its state at a mod revision
+	lblMu      sync.RWMutex
+	lblCache   map[string]labelsEntry // object key -> its labels at a mod revision
+	tplMu      sync.Mutex
+	tplCache   map[templateKey]apis.Object // decoded watch values, shared read-only
+	tplBytes   int
 }
 
 var _ Store = (*ObjectStore)(nil)
@@ -92,6 +105,9 @@ func New(kv KV, scheme *apis.Scheme, opts Options) (*ObjectStore, error) {
 		mutating:   slices.Clone(opts.Mutating),
 		validating: slices.Clone(opts.Validating),
 		grace:      opts.GracePeriod,
+		nsCache:    map[string]nsState{},
+		lblCache:   map[string]labelsEntry{},
+		tplCache:   map[templateKey]apis.Object{},
 	}
 	if s.codec == nil {
 		s.codec = JSONCodec{}
@@ -203,38 +219,42 @@ func (s *ObjectStore) decode(k *apis.KindInfo, key string, data []byte, rev int6
 	return obj, nil
 }
 
-// clone returns a deep copy of obj (through the codec), so that the caller's
-// object is never retained or changed.
+// clone returns a deep copy of obj, so that the caller's object is never
+// retained or changed.
 func (s *ObjectStore) clone(k *apis.KindInfo, obj apis.Object) (apis.Object, error) {
-	data, err := s.codec.Encode(obj)
-	if err != nil {
-		return nil, fmt.Errorf("store: encode %s: %w", k.GVK.Kind, err)
+	if v := reflect.ValueOf(obj); v.Kind() != reflect.Pointer || v.IsNil() {
+		return nil, fmt.Errorf("store: %s: got %T, want a non-nil pointer", k.GVK.Kind, obj)
 	}
-	out := k.New()
-	if err := s.codec.Decode(data, out); err != nil {
-		return nil, fmt.Errorf("store: decode %s: %w", k.GVK.Kind, err)
-	}
+	out := apis.DeepCopy(obj)
 	out.Type().SetGroupVersionKind(k.GVK)
 	return out, nil
 }
 
-// read returns the current (rev 0) or past state of one object and its KV entry.
-func (s *ObjectStore) read(ctx context.Context, k *apis.KindInfo, key apis.Key, rev int64) (apis.Object, *KeyValue, error) {
+// readKV returns the current (rev 0) or past KV entry of one object.
+func (s *ObjectStore) readKV(ctx context.Context, k *apis.KindInfo, key apis.Key, rev int64) (*KeyValue, error) {
 	kvKey := s.objectKey(k, key)
 	// The exact key sorts first among the keys it prefixes.
 	page, err := s.kv.Range(ctx, kvKey, RangeOptions{Revision: rev, Limit: 1})
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: get %s %q: %w", k.GroupResource(), key, err)
+		return nil, fmt.Errorf("store: get %s %q: %w", k.GroupResource(), key, err)
 	}
 	if len(page.KVs) == 0 || page.KVs[0].Key != kvKey {
-		return nil, nil, notFound(k, key)
+		return nil, notFound(k, key)
 	}
-	kv := page.KVs[0]
-	obj, err := s.decode(k, kvKey, kv.Value, kv.ModRevision)
+	return &page.KVs[0], nil
+}
+
+// read returns the current (rev 0) or past state of one object and its KV entry.
+func (s *ObjectStore) read(ctx context.Context, k *apis.KindInfo, key apis.Key, rev int64) (apis.Object, *KeyValue, error) {
+	kv, err := s.readKV(ctx, k, key, rev)
 	if err != nil {
 		return nil, nil, err
 	}
-	return obj, &kv, nil
+	obj, err := s.decode(k, kv.Key, kv.Value, kv.ModRevision)
+	if err != nil {
+		return nil, nil, err
+	}
+	return obj, kv, nil
 }
 
 func parseResourceVersion(k *apis.KindInfo, name, rv string) (int64, error) {
@@ -277,6 +297,51 @@ func (sel selection) matches(obj apis.Object) bool {
 	}
 	return true
 }
+
+// labelsProbe is the part of a JSON-encoded object a label selector needs.
+type labelsProbe struct {
+	Metadata struct {
+		Labels map[string]string `json:"labels"`
+	} `json:"metadata"`
+}
+
+// mayMatchLabels reports whether a stored value can match sel's labels,
+// decoding only its labels when the codec is JSON, and remembering them per
+// key and mod revision (a value at a revision never changes): a selective
+// List then fully decodes only the objects it returns. Values it cannot
+// probe may match.
+func (s *ObjectStore) mayMatchLabels(sel selection, kv *KeyValue) bool {
+	if sel.labels == nil || sel.labels.Empty() {
+		return true
+	}
+	if _, ok := s.codec.(JSONCodec); !ok {
+		return true
+	}
+	s.lblMu.RLock()
+	e, ok := s.lblCache[kv.Key]
+	s.lblMu.RUnlock()
+	if !ok || e.modRevision != kv.ModRevision {
+		var p labelsProbe
+		if err := json.Unmarshal(kv.Value, &p); err != nil {
+			return true // the full decode reports the error
+		}
+		e = labelsEntry{modRevision: kv.ModRevision, labels: p.Metadata.Labels}
+		s.lblMu.Lock()
+		if len(s.lblCache) >= maxLabelsCache {
+			clear(s.lblCache) // bounded: start over rather than grow with the store
+		}
+		s.lblCache[kv.Key] = e
+		s.lblMu.Unlock()
+	}
+	return sel.labels.Matches(labels.Set(e.labels))
+}
+
+type labelsEntry struct {
+	modRevision int64
+	labels      map[string]string // never modified once cached
+}
+
+const maxLabelsCache = 1 << 16
 
 // scope returns the namespace a List or Watch reads: opts' namespace, or the
 // one a field selector pins, so that the range is as narrow as possible.
@@ -333,6 +398,9 @@ func (s *ObjectStore) List(ctx context.Context, gvk apis.GroupVersionKind, opts 
 		out.Revision = rev
 		for i := range page.KVs {
 			kv := &page.KVs[i]
+			if filtered && !s.mayMatchLabels(sel, kv) {
+				continue
+			}
 			obj, err := s.decode(k, kv.Key, kv.Value, kv.ModRevision)
 			if err != nil {
 				return nil, err
@@ -398,13 +466,13 @@ func (s *ObjectStore) translate(k *apis.KindInfo, sel selection, ev Event, bookm
 		if ev.Prev == nil {
 			return WatchEvent{}, false, nil // deleted before we knew it: nothing to report
 		}
-		old, err := s.decode(k, ev.Prev.Key, ev.Prev.Value, ev.Revision)
+		old, err := s.template(k, ev.Prev)
 		if err != nil || !sel.matches(old) {
 			return WatchEvent{}, false, err
 		}
-		return WatchEvent{Type: WatchDeleted, Object: old, Revision: ev.Revision}, true, nil
+		return WatchEvent{Type: WatchDeleted, Object: ownCopy(old, ev.Revision), Revision: ev.Revision}, true, nil
 	case EventPut:
-		cur, err := s.decode(k, ev.KV.Key, ev.KV.Value, ev.KV.ModRevision)
+		cur, err := s.template(k, &ev.KV)
 		if err != nil {
 			return WatchEvent{}, false, err
 		}
@@ -414,7 +482,7 @@ func (s *ObjectStore) translate(k *apis.KindInfo, sel selection, ev Event, bookm
 			if sel.empty() {
 				before = true
 			} else {
-				old, err := s.decode(k, ev.Prev.Key, ev.Prev.Value, ev.Prev.ModRevision)
+				old, err := s.template(k, ev.Prev)
 				if err != nil {
 					return WatchEvent{}, false, err
 				}
@@ -423,15 +491,61 @@ func (s *ObjectStore) translate(k *apis.KindInfo, sel selection, ev Event, bookm
 		}
 		switch {
 		case now && before:
-			return WatchEvent{Type: WatchModified, Object: cur, Revision: ev.Revision}, true, nil
+			return WatchEvent{Type: WatchModified, Object: ownCopy(cur, ev.KV.ModRevision), Revision: ev.Revision}, true, nil
 		case now:
-			return WatchEvent{Type: WatchAdded, Object: cur, Revision: ev.Revision}, true, nil
+			return WatchEvent{Type: WatchAdded, Object: ownCopy(cur, ev.KV.ModRevision), Revision: ev.Revision}, true, nil
 		case before:
-			return WatchEvent{Type: WatchDeleted, Object: cur, Revision: ev.Revision}, true, nil
+			return WatchEvent{Type: WatchDeleted, Object: ownCopy(cur, ev.KV.ModRevision), Revision: ev.Revision}, true, nil
 		}
 		return WatchEvent{}, false, nil
 	}
 	return WatchEvent{}, false, fmt.Errorf("store: watch %s: unknown KV event type %d", k.GroupResource(), ev.Type)
+}
+
+// template returns the object stored in kv, decoded once for every watcher
+// of the store: watchers of one kind see the same events, and decoding is
+// most of what an event costs. The result is shared: read it, or hand out
+// ownCopy of it, never modify it.
+func (s *ObjectStore) template(k *apis.KindInfo, kv *KeyValue) (apis.Object, error) {
+	ck := templateKey{key: kv.Key, modRevision: kv.ModRevision}
+	s.tplMu.Lock()
+	t, ok := s.tplCache[ck]
+	s.tplMu.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := s.decode(k, kv.Key, kv.Value, kv.ModRevision)
+	if err != nil {
+		return nil, err
+	}
+	s.tplMu.Lock()
+	// Bounded by count and bytes: recent events are what concurrent watchers
+	// share; anything older is decoded again if asked for.
+	if len(s.tplCache) >= maxTemplates || s.tplBytes+len(kv.Value) > maxTemplateBytes {
+		clear(s.tplCache)
+		s.tplBytes = 0
+	}
+	s.tplCache[ck] = t
+	s.tplBytes += len(kv.Value)
+	s.tplMu.Unlock()
+	return t, nil
+}
+
+type templateKey struct {
+	key         string
+	modRevision int64
+}
+
+const (
+	maxTemplates     = 1024
+	maxTemplateBytes = 16 << 20
+)
+
+// ownCopy returns a caller-owned copy of a template with resourceVersion rv.
+func ownCopy(t apis.Object, rv int64) apis.Object {
+	o := apis.DeepCopy(t)
+	o.Meta().ResourceVersion = strconv.FormatInt(rv, 10)
+	return o
 }
 
 // ---- writes ----
@@ -466,7 +580,11 @@ func validateMeta(k *apis.KindInfo, m *apis.ObjectMeta, generated bool) field.Er
 		if generated {
 			at, val = p.Child("generateName"), m.GenerateName
 		}
-		for _, msg := range apis.IsDNS1123Subdomain(m.Name) {
+		check := apis.IsDNS1123Subdomain
+		if k.GVK == namespaceGVK {
+			check = apis.IsDNS1123Label // namespaces are a segment of their objects' names
+		}
+		for _, msg := range check(m.Name) {
 			errs = append(errs, field.Invalid(at, val, msg))
 		}
 	}
@@ -615,15 +733,50 @@ func (s *ObjectStore) checkNamespace(ctx context.Context, k *apis.KindInfo, key 
 	if err != nil {
 		return Compare{}, fmt.Errorf("store: create %s %q: namespaced kinds need the v1 Namespace kind in the scheme: %w", k.GroupResource(), key, err)
 	}
-	ns, nsKV, err := s.read(ctx, nsKind, apis.Key{Name: key.Namespace}, 0)
+	nsKV, err := s.readKV(ctx, nsKind, apis.Key{Name: key.Namespace}, 0)
 	if err != nil {
 		return Compare{}, fmt.Errorf("store: create %s %q: %w", k.GroupResource(), key, err)
 	}
-	if ns.Meta().DeletionTimestamp != nil {
+	terminating, err := s.namespaceTerminating(nsKind, nsKV)
+	if err != nil {
+		return Compare{}, err
+	}
+	if terminating {
 		return Compare{}, invalid(k, key.Name, field.Forbidden(field.NewPath("metadata", "namespace"),
 			fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", key.Namespace)))
 	}
 	return Compare{Key: nsKV.Key, ModRevision: nsKV.ModRevision}, nil
+}
+
+// namespaceTerminating reports whether a namespace, as stored in kv, has a
+// deletionTimestamp. The answer is cached per mod revision: every namespaced
+// create asks, and decoding the namespace each time would dominate its cost.
+func (s *ObjectStore) namespaceTerminating(nsKind *apis.KindInfo, kv *KeyValue) (bool, error) {
+	s.nsMu.Lock()
+	c, ok := s.nsCache[kv.Key]
+	s.nsMu.Unlock()
+	if ok && c.modRevision == kv.ModRevision {
+		return c.terminating, nil
+	}
+	ns, err := s.decode(nsKind, kv.Key, kv.Value, kv.ModRevision)
+	if err != nil {
+		return false, err
+	}
+	st := nsState{modRevision: kv.ModRevision, terminating: ns.Meta().DeletionTimestamp != nil}
+	s.nsMu.Lock()
+	if len(s.nsCache) >= maxNamespaceCache {
+		clear(s.nsCache) // namespaces churn: start over rather than grow without bound
+	}
+	s.nsCache[kv.Key] = st
+	s.nsMu.Unlock()
+	return st.terminating, nil
+}
+
+const maxNamespaceCache = 4096
+
+type nsState struct {
+	modRevision int64
+	terminating bool
 }
 
 // Update replaces an object's metadata and spec; its status is kept.
@@ -700,7 +853,7 @@ func (s *ObjectStore) update(ctx context.Context, in apis.Object, opts WriteOpti
 		nm := next.Meta()
 		// Removing the last finalizer of a marked object (whose grace period is
 		// over) deletes it.
-		deleteNow := nm.DeletionTimestamp != nil && len(nm.Finalizers) == 0 &&
+		deleteNow := nm.DeletionTimestamp != nil && len(nm.Finalizers) == 0 && len(specFinalizers(k, next)) == 0 &&
 			(nm.DeletionGracePeriodSeconds == nil || *nm.DeletionGracePeriodSeconds == 0)
 		if opts.DryRun {
 			return s.decode(k, kvKey, data, curKV.ModRevision)
@@ -801,6 +954,10 @@ func (s *ObjectStore) prepareUpdate(ctx context.Context, k *apis.KindInfo, obj, 
 			errs = append(errs, field.Forbidden(p.Child("finalizers"),
 				fmt.Sprintf("no new finalizers can be added if the object is being deleted, found new finalizers %q", added)))
 		}
+		if added := newFinalizers(specFinalizers(k, obj), specFinalizers(k, cur)); len(added) > 0 {
+			errs = append(errs, field.Forbidden(field.NewPath("spec", "finalizers"),
+				fmt.Sprintf("no new finalizers can be added if the namespace is being deleted, found new finalizers %q", added)))
+		}
 	}
 	errs = append(errs, k.ValidateUpdate(obj, cur)...)
 	if len(errs) > 0 {
@@ -842,6 +999,9 @@ func (s *ObjectStore) Delete(ctx context.Context, gvk apis.GroupVersionKind, key
 	default:
 		return nil, invalid(k, key.Name, field.NotSupported(field.NewPath("propagationPolicy"), string(opts.PropagationPolicy),
 			[]string{string(PropagateBackground), string(PropagateForeground), string(PropagateOrphan)}))
+	}
+	if k.GVK == namespaceGVK && slices.Contains(immortalNamespaces, key.Name) {
+		return nil, fmt.Errorf("%w: DELETE namespaces %q: this namespace may not be deleted", ErrDenied, key.Name)
 	}
 	kvKey := s.objectKey(k, key)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
@@ -955,12 +1115,17 @@ func (s *ObjectStore) planDelete(k *apis.KindInfo, cur apis.Object, opts DeleteO
 	if graceful {
 		return next, deleteMark, nil
 	}
-	if len(m.Finalizers) == 0 {
+	if len(m.Finalizers) == 0 && len(specFinalizers(k, next)) == 0 {
 		return cur, deleteNow, nil
 	}
 	// Finalizers remain: mark the object; their owners remove them.
 	if m.DeletionTimestamp == nil {
 		m.Generation++
+	}
+	if k.GVK == namespaceGVK {
+		if v, ok := fieldPath(next, "Status", "Phase"); ok && v.Kind() == reflect.String && v.CanSet() {
+			v.SetString(string(core.NamespaceTerminating))
+		}
 	}
 	if m.DeletionTimestamp == nil || m.DeletionTimestamp.After(now) {
 		t := apis.NewTime(now)
@@ -969,6 +1134,24 @@ func (s *ObjectStore) planDelete(k *apis.KindInfo, cur apis.Object, opts DeleteO
 	zero := int64(0)
 	m.DeletionGracePeriodSeconds = &zero
 	return next, deleteMark, nil
+}
+
+// specFinalizers returns a namespace's spec.finalizers, which hold it like
+// metadata finalizers do (the namespace controller's "kubernetes" finalizer
+// stays until the namespace is empty); nil for every other kind.
+func specFinalizers(k *apis.KindInfo, obj apis.Object) []string {
+	if k.GVK != namespaceGVK {
+		return nil
+	}
+	v, ok := fieldPath(obj, "Spec", "Finalizers")
+	if !ok || v.Kind() != reflect.Slice || v.Type().Elem().Kind() != reflect.String {
+		return nil
+	}
+	out := make([]string, v.Len())
+	for i := range out {
+		out[i] = v.Index(i).String()
+	}
+	return out
 }
 
 // applyPropagation sets the garbage-collection finalizers an explicit policy

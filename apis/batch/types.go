@@ -176,6 +176,7 @@ type CronJobStatus struct {
 // Labels the Job controller sets on its pods.
 const (
 	JobNameLabel                 = "batch.kubernetes.io/job-name"
+	LegacyJobNameLabel           = "job-name"
 	ControllerUIDLabel           = "batch.kubernetes.io/controller-uid"
 	JobCompletionIndexAnnotation = "batch.kubernetes.io/job-completion-index"
 )

@@ -34,7 +34,9 @@ type Secret struct {
 	Immutable       *bool             `json:"immutable,omitempty"`
 	Data            map[string][]byte `json:"data,omitempty"`
 	StringData      map[string]string `json:"stringData,omitempty"`
-	Type            SecretType        `json:"type,omitempty"`
+	// SecretType is `type` in JSON; the Go name differs because a field
+	// named Type would hide the Type method that makes a kind an apis.Object.
+	SecretType SecretType `json:"type,omitempty"`
 }
 
 // Endpoints lists the addresses behind a Service (the legacy form of EndpointSlice).
@@ -69,16 +71,17 @@ type EndpointPort struct {
 
 // Event records something that happened to an object (core/v1 shape).
 type Event struct {
-	apis.TypeMeta       `json:",inline"`
-	apis.ObjectMeta     `json:"metadata"`
-	InvolvedObject      ObjectReference  `json:"involvedObject"`
-	Reason              string           `json:"reason,omitempty"`
-	Message             string           `json:"message,omitempty"`
-	Source              EventSource      `json:"source,omitzero"`
-	FirstTimestamp      apis.Time        `json:"firstTimestamp,omitzero"`
-	LastTimestamp       apis.Time        `json:"lastTimestamp,omitzero"`
-	Count               int32            `json:"count,omitempty"`
-	Type                string           `json:"type,omitempty"`
+	apis.TypeMeta   `json:",inline"`
+	apis.ObjectMeta `json:"metadata"`
+	InvolvedObject  ObjectReference `json:"involvedObject"`
+	Reason          string          `json:"reason,omitempty"`
+	Message         string          `json:"message,omitempty"`
+	Source          EventSource     `json:"source,omitzero"`
+	FirstTimestamp  apis.Time       `json:"firstTimestamp,omitzero"`
+	LastTimestamp   apis.Time       `json:"lastTimestamp,omitzero"`
+	Count           int32           `json:"count,omitempty"`
+	// EventType ("Normal" or "Warning") is `type` in JSON; see Secret.SecretType.
+	EventType           string           `json:"type,omitempty"`
 	EventTime           apis.MicroTime   `json:"eventTime,omitzero"`
 	Series              *EventSeries     `json:"series,omitempty"`
 	Action              string           `json:"action,omitempty"`

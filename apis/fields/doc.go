@@ -1,3 +1,7 @@
+// Package fields evaluates field selectors: `metadata.name=x`,
+// `spec.nodeName!=`, `status.phase=Running,metadata.namespace=default`.
+// The fields an object offers come from its kind (apis.KindInfo.Fields).
+//
 // # Usage
 //
 // Parse the fieldSelector of a list or watch (kubectl's --field-selector),

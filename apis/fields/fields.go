@@ -1,6 +1,3 @@
-// Package fields evaluates field selectors: `metadata.name=x`,
-// `spec.nodeName!=`, `status.phase=Running,metadata.namespace=default`.
-// The fields an object offers come from its kind (apis.KindInfo.Fields).
 package fields
 
 // Fields is read access to an object's selectable fields.

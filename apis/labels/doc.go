@@ -1,3 +1,7 @@
+// Package labels evaluates label selectors: equality-based (`app=web`,
+// `tier!=db`) and set-based (`env in (a,b)`, `!canary`), parsed from strings or
+// built from an apis.LabelSelector.
+//
 // # Usage
 //
 // Parse a selector from a string (the `-l` of kubectl, the labelSelector of a

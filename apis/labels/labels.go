@@ -1,6 +1,3 @@
-// Package labels evaluates label selectors: equality-based (`app=web`,
-// `tier!=db`) and set-based (`env in (a,b)`, `!canary`), parsed from strings or
-// built from an apis.LabelSelector.
 package labels
 
 // Labels is read access to a set of labels.

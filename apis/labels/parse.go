@@ -42,7 +42,9 @@ func (t token) describe() string {
 	}
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
 
 func isSpecial(c byte) bool {
 	switch c {
@@ -54,7 +56,7 @@ func isSpecial(c byte) bool {
 
 // lex splits s into tokens; it cannot fail, bad input shows up as unexpected tokens.
 func lex(s string) []token {
-	var toks []token
+	toks := make([]token, 0, len(s)/3+2) // about one token per three bytes in typical selectors
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -154,7 +156,7 @@ func Parse(s string) (Selector, error) {
 		reqs = append(reqs, r)
 		switch t := p.next(); t.kind {
 		case tokEOF:
-			return NewSelector(reqs...), nil
+			return ownedSelector(reqs), nil
 		case tokComma:
 			if p.peek().kind == tokEOF {
 				return nil, p.errorf(p.peek(), "expected a requirement after ',', found end of input")

@@ -165,7 +165,15 @@ func NewSelector(reqs ...Requirement) Selector {
 	if len(reqs) == 0 {
 		return selector{}
 	}
-	rs := slices.Clone(reqs)
+	return ownedSelector(slices.Clone(reqs))
+}
+
+// ownedSelector sorts rs in place and keeps it: callers hand over a slice
+// nobody else holds.
+func ownedSelector(rs []Requirement) Selector {
+	if len(rs) == 0 {
+		return selector{}
+	}
 	slices.SortFunc(rs, compareRequirements)
 	rs = slices.CompactFunc(rs, func(a, b Requirement) bool { return compareRequirements(a, b) == 0 })
 	return selector{reqs: rs}
@@ -220,7 +228,7 @@ func SelectorFromSet(set Set) Selector {
 	for k, v := range set {
 		reqs = append(reqs, Requirement{key: k, op: Equals, values: []string{v}})
 	}
-	return NewSelector(reqs...)
+	return ownedSelector(reqs)
 }
 
 // ValidatedSelectorFromSet is SelectorFromSet with every key and value validated.
@@ -238,7 +246,7 @@ func ValidatedSelectorFromSet(set Set) (Selector, error) {
 		}
 		reqs = append(reqs, r)
 	}
-	return NewSelector(reqs...), nil
+	return ownedSelector(reqs), nil
 }
 
 // FromLabelSelector converts an apis.LabelSelector as Kubernetes does: a nil
@@ -298,7 +306,7 @@ func FromLabelSelector(ls *apis.LabelSelector) (Selector, error) {
 		}
 		reqs = append(reqs, newRequirement(e.Key, op, e.Values))
 	}
-	return NewSelector(reqs...), nil
+	return ownedSelector(reqs), nil
 }
 
 // RequirementsOf returns the requirements of a selector built by this

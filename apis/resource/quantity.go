@@ -125,7 +125,8 @@ func ParseQuantity(s string) (Quantity, error) {
 		i++
 	}
 	// Mantissa: digits, optionally one '.', more digits.
-	var digits []byte
+	var digitBuf [32]byte // most quantities fit; longer ones spill to the heap
+	digits := digitBuf[:0]
 	fracDigits := 0
 	seenDot, seenDigit := false, false
 	for ; i < len(s); i++ {
@@ -195,6 +196,16 @@ func ParseQuantity(s string) (Quantity, error) {
 		v = -v
 	}
 	if binShift > 0 {
+		if limit := int64(1) << (63 - binShift); v < limit && v > -limit {
+			// Fits: no big arithmetic needed (the common "512Mi" case).
+			v <<= binShift
+			if scale < minScale {
+				q, err := roundToMinScale(big.NewInt(v), int32(scale))
+				q.format = format
+				return q, err
+			}
+			return normalize(v, int32(scale), format), nil
+		}
 		b := new(big.Int).Lsh(big.NewInt(v), binShift)
 		q, err := fromBig(b, scale, format)
 		if err != nil {
@@ -224,7 +235,7 @@ func fromBig(b *big.Int, scale int64, f Format) (Quantity, error) {
 		var d big.Int
 		d.QuoRem(b, ten, &r)
 		if r.Sign() != 0 {
-			return Quantity{}, fmt.Errorf("%w: more significant digits than an int64 holds", ErrRange)
+			return Quantity{}, fmt.Errorf("%w: more significant digits than an int64 holds (the largest exact amount is about 9.2e18 units)", ErrRange)
 		}
 		b = &d
 		scale++
@@ -246,7 +257,7 @@ func roundToMinScale(b *big.Int, scale int32) (Quantity, error) {
 		q.Sub(&q, big.NewInt(1))
 	}
 	if !q.IsInt64() {
-		return Quantity{}, fmt.Errorf("%w: more significant digits than an int64 holds", ErrRange)
+		return Quantity{}, fmt.Errorf("%w: more significant digits than an int64 holds (the largest exact amount is about 9.2e18 units)", ErrRange)
 	}
 	return normalize(q.Int64(), minScale, DecimalSI), nil
 }

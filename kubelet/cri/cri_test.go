@@ -2,9 +2,11 @@ package cri_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -59,4 +61,23 @@ func TestRuntimeSuite(t *testing.T) {
 			return rt, func() { rt.Close() }, nil
 		},
 	})
+}
+
+func TestPullFromUnreachableRegistryFails(t *testing.T) {
+	critest.Require(t, startErr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rt, err := env.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	// Port 1 on loopback: nothing listens, the pull fails fast without leaving the machine.
+	_, err = rt.PullImage(ctx, "127.0.0.1:1/gantry/absent:v1")
+	if err == nil {
+		t.Fatal("pull from an unreachable registry succeeded")
+	}
+	if _, err := rt.PullImage(ctx, ""); !errors.Is(err, kubelet.ErrInvalid) {
+		t.Fatalf("empty reference: %v", err)
+	}
 }

@@ -60,6 +60,9 @@ type Runtime struct {
 
 	mu        sync.Mutex
 	sandboxes map[string]*runtimeapi.PodSandboxConfig // by sandbox ID
+	// sandboxOf maps container IDs to their sandbox: CRI's container status
+	// lacks it, and a listing per status call would double the calls.
+	sandboxOf map[string]string
 }
 
 var _ kubelet.Runtime = (*Runtime)(nil)
@@ -86,6 +89,7 @@ func Dial(ctx context.Context, address string, o Options) (*Runtime, error) {
 		img:       runtimeapi.NewImageServiceClient(conn),
 		importer:  o.Importer,
 		sandboxes: map[string]*runtimeapi.PodSandboxConfig{},
+		sandboxOf: map[string]string{},
 	}
 	if _, err := r.Version(ctx); err != nil {
 		conn.Close()
@@ -150,14 +154,12 @@ func wrap(op, id string, err error) error {
 // --- sandboxes
 
 func sandboxConfig(c kubelet.SandboxConfig) *runtimeapi.PodSandboxConfig {
-	labels := map[string]string{
-		kubelet.LabelPodName:      c.Name,
-		kubelet.LabelPodNamespace: c.Namespace,
-		kubelet.LabelPodUID:       c.UID,
-	}
+	// The pod's identity labels win over the caller's: adoption relies on them.
+	labels := map[string]string{}
 	for k, v := range c.Labels {
 		labels[k] = v
 	}
+	labels[kubelet.LabelPodName], labels[kubelet.LabelPodNamespace], labels[kubelet.LabelPodUID] = c.Name, c.Namespace, c.UID
 	annotations := map[string]string{}
 	for k, v := range c.Annotations {
 		annotations[k] = v
@@ -214,6 +216,11 @@ func (r *Runtime) RemovePodSandbox(ctx context.Context, id string) error {
 	}
 	r.mu.Lock()
 	delete(r.sandboxes, id)
+	for c, sb := range r.sandboxOf {
+		if sb == id {
+			delete(r.sandboxOf, c)
+		}
+	}
 	r.mu.Unlock()
 	return nil
 }
@@ -315,12 +322,13 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, c kubel
 	if err != nil {
 		return "", err
 	}
-	labels := map[string]string{kubelet.LabelContainerName: c.Name}
-	for _, k := range []string{kubelet.LabelPodName, kubelet.LabelPodNamespace, kubelet.LabelPodUID} {
-		labels[k] = sb.Labels[k]
-	}
+	labels := map[string]string{}
 	for k, v := range c.Labels {
 		labels[k] = v
+	}
+	labels[kubelet.LabelContainerName] = c.Name
+	for _, k := range []string{kubelet.LabelPodName, kubelet.LabelPodNamespace, kubelet.LabelPodUID} {
+		labels[k] = sb.Labels[k]
 	}
 	cfg := &runtimeapi.ContainerConfig{
 		Metadata:    &runtimeapi.ContainerMetadata{Name: c.Name, Attempt: c.Attempt},
@@ -356,6 +364,9 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, c kubel
 	if err != nil {
 		return "", wrap("create container", sandboxID+"/"+c.Name, err)
 	}
+	r.mu.Lock()
+	r.sandboxOf[resp.ContainerId] = sandboxID
+	r.mu.Unlock()
 	return resp.ContainerId, nil
 }
 
@@ -376,10 +387,13 @@ func (r *Runtime) StopContainer(ctx context.Context, id string, grace time.Durat
 // RemoveContainer implements kubelet.Containers.
 func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 	_, err := r.rt.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id})
-	if err = wrap("remove container", id, err); errors.Is(err, kubelet.ErrNotFound) {
-		return nil
+	if err = wrap("remove container", id, err); err != nil && !errors.Is(err, kubelet.ErrNotFound) {
+		return err
 	}
-	return err
+	r.mu.Lock()
+	delete(r.sandboxOf, id)
+	r.mu.Unlock()
+	return nil
 }
 
 // ContainerStatus implements kubelet.Containers.
@@ -412,10 +426,18 @@ func (r *Runtime) ContainerStatus(ctx context.Context, id string) (kubelet.Conta
 	if m := s.Metadata; m != nil {
 		out.Name, out.Attempt = m.Name, m.Attempt
 	}
-	// CRI's status has no sandbox ID; one listing call finds it.
-	list, err := r.rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{Id: id}})
-	if err == nil && len(list.Containers) == 1 {
-		out.SandboxID = list.Containers[0].PodSandboxId
+	r.mu.Lock()
+	out.SandboxID = r.sandboxOf[id]
+	r.mu.Unlock()
+	if out.SandboxID == "" {
+		// CRI's status has no sandbox ID; one listing call finds it, once.
+		list, err := r.rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{Id: id}})
+		if err == nil && len(list.Containers) == 1 {
+			out.SandboxID = list.Containers[0].PodSandboxId
+			r.mu.Lock()
+			r.sandboxOf[id] = out.SandboxID
+			r.mu.Unlock()
+		}
 	}
 	return out, nil
 }
@@ -433,6 +455,11 @@ func (r *Runtime) ListContainers(ctx context.Context, f kubelet.ContainerFilter)
 		return nil, wrap("list containers", "", err)
 	}
 	out := make([]kubelet.ContainerStatus, 0, len(resp.Containers))
+	r.mu.Lock()
+	for _, c := range resp.Containers {
+		r.sandboxOf[c.Id] = c.PodSandboxId
+	}
+	r.mu.Unlock()
 	for _, c := range resp.Containers {
 		st := kubelet.ContainerStatus{
 			ID: c.Id, SandboxID: c.PodSandboxId, ImageID: c.ImageRef, State: containerState(c.State),

@@ -81,15 +81,28 @@ type Runtime struct {
 	seq        uint64
 	sandboxes  map[string]*sandbox
 	containers map[string]*container
-	images     map[string]*kubelet.Image // by ID
-	imageNames map[string]string         // name -> ID
-	byName     map[string]Behavior       // container name -> behavior
-	byImage    map[string]Behavior       // image name -> behavior
-	freeIPs    []netip.Addr
-	nextIP     netip.Addr
+	// Names taken, for ErrAlreadyExists without a scan (thousands of pods).
+	sandboxNames   map[sandboxName]string
+	containerNames map[containerName]string
+	images         map[string]*kubelet.Image // by ID
+	imageNames     map[string]string         // name -> ID
+	byName         map[string]Behavior       // container name -> behavior
+	byImage        map[string]Behavior       // image name -> behavior
+	freeIPs        []netip.Addr
+	nextIP         netip.Addr
 }
 
 var _ kubelet.Runtime = (*Runtime)(nil)
+
+type sandboxName struct {
+	name, namespace, uid string
+	attempt              uint32
+}
+
+type containerName struct {
+	sandboxID, name string
+	attempt         uint32
+}
 
 type sandbox struct {
 	cfg    kubelet.SandboxConfig
@@ -116,6 +129,7 @@ func New(o Options) *Runtime {
 	r := &Runtime{
 		clock: o.Clock, cidr: o.PodCIDR.Masked(), pull: o.Pull,
 		sandboxes: map[string]*sandbox{}, containers: map[string]*container{},
+		sandboxNames: map[sandboxName]string{}, containerNames: map[containerName]string{},
 		images: map[string]*kubelet.Image{}, imageNames: map[string]string{},
 		byName: map[string]Behavior{}, byImage: map[string]Behavior{},
 	}
@@ -169,19 +183,19 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, c kubelet.SandboxConfig) (k
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, sb := range r.sandboxes {
-		if sb.cfg.Name == c.Name && sb.cfg.Namespace == c.Namespace && sb.cfg.UID == c.UID && sb.cfg.Attempt == c.Attempt {
-			return kubelet.SandboxStatus{}, fmt.Errorf("fake: run pod sandbox %s/%s attempt %d: %w", c.Namespace, c.Name, c.Attempt, kubelet.ErrAlreadyExists)
-		}
+	key := sandboxName{c.Name, c.Namespace, c.UID, c.Attempt}
+	if _, ok := r.sandboxNames[key]; ok {
+		return kubelet.SandboxStatus{}, fmt.Errorf("fake: run pod sandbox %s/%s attempt %d: %w", c.Namespace, c.Name, c.Attempt, kubelet.ErrAlreadyExists)
 	}
 	ip, err := r.allocIP()
 	if err != nil {
 		return kubelet.SandboxStatus{}, err
 	}
-	labels := map[string]string{kubelet.LabelPodName: c.Name, kubelet.LabelPodNamespace: c.Namespace, kubelet.LabelPodUID: c.UID}
-	for k, v := range c.Labels {
-		labels[k] = v
+	labels := maps(c.Labels)
+	if labels == nil {
+		labels = map[string]string{}
 	}
+	labels[kubelet.LabelPodName], labels[kubelet.LabelPodNamespace], labels[kubelet.LabelPodUID] = c.Name, c.Namespace, c.UID
 	id := r.newID()
 	sb := &sandbox{cfg: c, ip: ip, status: kubelet.SandboxStatus{
 		ID: id, Name: c.Name, Namespace: c.Namespace, UID: c.UID, Attempt: c.Attempt,
@@ -189,6 +203,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, c kubelet.SandboxConfig) (k
 		Labels: labels, Annotations: maps(c.Annotations),
 	}}
 	r.sandboxes[id] = sb
+	r.sandboxNames[key] = id
 	return copySandbox(sb.status), nil
 }
 
@@ -227,10 +242,11 @@ func (r *Runtime) RemovePodSandbox(ctx context.Context, id string) error {
 	for cid, c := range r.containers {
 		if c.status.SandboxID == id {
 			r.exitLocked(c, 137, kubelet.ReasonError)
-			delete(r.containers, cid)
+			r.deleteContainerLocked(cid, c)
 		}
 	}
 	delete(r.sandboxes, id)
+	delete(r.sandboxNames, sandboxName{sb.cfg.Name, sb.cfg.Namespace, sb.cfg.UID, sb.cfg.Attempt})
 	return nil
 }
 
@@ -280,21 +296,21 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, c kubel
 	if !ok {
 		return "", fmt.Errorf("fake: create container %s: image %s: %w", c.Name, c.Image, kubelet.ErrNotFound)
 	}
-	for _, other := range r.containers {
-		if other.status.SandboxID == sandboxID && other.status.Name == c.Name && other.status.Attempt == c.Attempt {
-			return "", fmt.Errorf("fake: create container %s attempt %d: %w", c.Name, c.Attempt, kubelet.ErrAlreadyExists)
-		}
+	key := containerName{sandboxID, c.Name, c.Attempt}
+	if _, ok := r.containerNames[key]; ok {
+		return "", fmt.Errorf("fake: create container %s attempt %d: %w", c.Name, c.Attempt, kubelet.ErrAlreadyExists)
 	}
 	b, ok := r.byName[c.Name]
 	if !ok {
 		b = r.byImage[c.Image]
 	}
-	labels := map[string]string{kubelet.LabelContainerName: c.Name}
+	labels := maps(c.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[kubelet.LabelContainerName] = c.Name
 	for _, k := range []string{kubelet.LabelPodName, kubelet.LabelPodNamespace, kubelet.LabelPodUID} {
 		labels[k] = sb.status.Labels[k]
-	}
-	for k, v := range c.Labels {
-		labels[k] = v
 	}
 	ct := &container{behavior: b, exited: make(chan struct{})}
 	if c.LogPath != "" && sb.cfg.LogDirectory != "" {
@@ -308,6 +324,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, c kubel
 		Labels: labels, Annotations: maps(c.Annotations),
 	}
 	r.containers[id] = ct
+	r.containerNames[key] = id
 	return id, nil
 }
 
@@ -398,6 +415,11 @@ func (r *Runtime) exitLocked(ct *container, code int32, reason string) {
 	close(ct.exited)
 }
 
+func (r *Runtime) deleteContainerLocked(id string, ct *container) {
+	delete(r.containers, id)
+	delete(r.containerNames, containerName{ct.status.SandboxID, ct.status.Name, ct.status.Attempt})
+}
+
 // StopContainer implements kubelet.Containers: SIGTERM as the Behavior says,
 // SIGKILL after grace (on the Clock).
 func (r *Runtime) StopContainer(ctx context.Context, id string, grace time.Duration) error {
@@ -450,7 +472,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 	defer r.mu.Unlock()
 	if ct, ok := r.containers[id]; ok {
 		r.exitLocked(ct, 137, kubelet.ReasonError)
-		delete(r.containers, id)
+		r.deleteContainerLocked(id, ct)
 	}
 	return nil
 }

@@ -284,7 +284,7 @@ func (s *suite) logs(t *testing.T) {
 	assert.True(t, strings.HasPrefix(st.LogPath, s.h.LogDir), "log path %s outside %s", st.LogPath, s.h.LogDir)
 	// The runtime may flush the file a moment after the exit is recorded.
 	var lines []kubelet.LogLine
-	for range 50 {
+	for range 250 {
 		lines = lines[:0]
 		f, err := os.Open(st.LogPath)
 		require.NoError(t, err)

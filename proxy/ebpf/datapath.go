@@ -12,6 +12,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 	"github.com/go-logr/logr"
+	"golang.org/x/sys/unix"
 
 	"github.com/gantry-sdk/gantry/proxy"
 )
@@ -71,6 +72,7 @@ type famState[K comparable, B any] struct {
 	nextSet                     uint32
 	setsInUse                   map[uint32]struct{}
 	slots                       int // slots in use
+	count                       int // services
 	maxSlots                    int
 }
 
@@ -130,7 +132,13 @@ func New(opts Options) (_ *Datapath, err error) {
 		}
 	}()
 	newMap := func(name string, t bpf.MapType, key, value, max uint32) (*bpf.Map, error) {
-		m, err := bpf.NewMap(&bpf.MapSpec{Name: name, Type: t, KeySize: key, ValueSize: value, MaxEntries: max})
+		var flags uint32
+		if t == bpf.LRUHash {
+			// Per-CPU LRU lists: a connect's reverse-translation update takes
+			// no lock shared with the other CPUs.
+			flags = unix.BPF_F_NO_COMMON_LRU
+		}
+		m, err := bpf.NewMap(&bpf.MapSpec{Name: name, Type: t, KeySize: key, ValueSize: value, MaxEntries: max, Flags: flags})
 		if err != nil {
 			return nil, fmt.Errorf("ebpf: create map %s: %w", name, err)
 		}
@@ -230,11 +238,7 @@ func (d *Datapath) Close() error {
 func (d *Datapath) Table() *proxy.Table {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	t := proxy.NewTable()
-	for _, e := range d.table.All() {
-		t.Apply(proxy.ServiceChange{Service: e.Service})
-	}
-	return t
+	return d.table.Clone()
 }
 
 // Sync makes the datapath hold exactly services.
@@ -245,7 +249,7 @@ func (d *Datapath) Sync(ctx context.Context, services []proxy.Service) error {
 	if err != nil {
 		return err
 	}
-	return d.apply(ctx, changes)
+	return d.apply(ctx, changes, true)
 }
 
 // Apply programs the changes in order. All are validated first: one invalid
@@ -253,15 +257,18 @@ func (d *Datapath) Sync(ctx context.Context, services []proxy.Service) error {
 func (d *Datapath) Apply(ctx context.Context, changes []proxy.ServiceChange) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.apply(ctx, changes)
+	return d.apply(ctx, changes, false)
 }
 
-func (d *Datapath) apply(ctx context.Context, changes []proxy.ServiceChange) error {
+func (d *Datapath) apply(ctx context.Context, changes []proxy.ServiceChange, validated bool) error {
 	if d.closed {
 		return proxy.ErrClosed
 	}
 	var errs []error
 	for i, c := range changes {
+		if validated {
+			break
+		}
 		if err := proxy.ValidateChange(c); err != nil {
 			errs = append(errs, fmt.Errorf("changes[%d]: %w", i, err))
 		}
@@ -269,24 +276,35 @@ func (d *Datapath) apply(ctx context.Context, changes []proxy.ServiceChange) err
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	// Only the last change to a frontend matters; drop no-ops.
-	last := make(map[proxy.Frontend]int, len(changes))
-	for i, c := range changes {
-		last[c.Service.Frontend] = i
-	}
-	var v4, v6 []proxy.ServiceChange
-	for i, c := range changes {
-		if last[c.Service.Frontend] != i {
-			continue
-		}
-		e, had := d.table.Get(c.Service.Frontend)
-		if (c.Op == proxy.Delete && !had) || (c.Op == proxy.Upsert && had && e.Service.Equal(c.Service)) {
-			continue
-		}
+	v4 := make([]proxy.ServiceChange, 0, len(changes))
+	var v6 []proxy.ServiceChange
+	split := func(c proxy.ServiceChange) {
 		if c.Service.Frontend.Addr.Is4() {
 			v4 = append(v4, c)
 		} else {
 			v6 = append(v6, c)
+		}
+	}
+	if validated {
+		// From Table.Diff: one change per frontend, none a no-op.
+		for _, c := range changes {
+			split(c)
+		}
+	} else {
+		// Only the last change to a frontend matters; drop no-ops.
+		last := make(map[proxy.Frontend]int, len(changes))
+		for i, c := range changes {
+			last[c.Service.Frontend] = i
+		}
+		for i, c := range changes {
+			if last[c.Service.Frontend] != i {
+				continue
+			}
+			e, had := d.table.Get(c.Service.Frontend)
+			if (c.Op == proxy.Delete && !had) || (c.Op == proxy.Upsert && had && e.Service.Equal(c.Service)) {
+				continue
+			}
+			split(c)
 		}
 	}
 	for len(v4) > 0 || len(v6) > 0 {
@@ -315,23 +333,27 @@ func applyFamily[K comparable, B any](d *Datapath, f *famState[K, B], changes []
 		return nil
 	}
 	var (
-		slotKeys     []backendKey
-		slotVals     []B
-		svcKeys      []K
-		svcVals      []svcValue
+		slotKeys     = make([]backendKey, 0, 4*len(changes))
+		slotVals     = make([]B, 0, 4*len(changes))
+		svcKeys      = make([]K, 0, len(changes))
+		svcVals      = make([]svcValue, 0, len(changes))
 		svcDels      []K
 		oldSlots     []backendKey
 		memberAdd    []memberKey
 		memberDel    []memberKey
 		newStates    = make([]svcState, len(changes))
+		oldStates    = make([]svcState, len(changes))
+		hadStates    = make([]bool, len(changes))
 		newSets      []uint32
 		addedSlots   int
 		addedService int
+		scratch      []netip.AddrPort
 	)
 	rev := d.table.Rev()
 	for i, c := range changes {
 		fe := c.Service.Frontend
 		old, had := d.state[fe]
+		oldStates[i], hadStates[i] = old, had
 		if had {
 			oldSlots = append(oldSlots, slotRange(old)...)
 		}
@@ -350,7 +372,8 @@ func applyFamily[K comparable, B any](d *Datapath, f *famState[K, B], changes []
 			st.id = d.nextID
 			addedService++
 		}
-		slots := c.Service.Slots()
+		scratch = c.Service.AppendSlots(scratch[:0])
+		slots := scratch
 		if len(slots) > 0 {
 			st.set = f.allocSet()
 			newSets = append(newSets, st.set)
@@ -395,9 +418,9 @@ func applyFamily[K comparable, B any](d *Datapath, f *famState[K, B], changes []
 		undoSets()
 		return fmt.Errorf("%w: ebpf: %d backend slots needed, %d free (Options.MaxBackends)", proxy.ErrFull, addedSlots, f.maxSlots-f.slots)
 	}
-	if len(d.state)+addedService > int(d.opts.MaxServices)*2 {
+	if f.count+addedService > int(d.opts.MaxServices) {
 		undoSets()
-		return fmt.Errorf("%w: ebpf: services (Options.MaxServices)", proxy.ErrFull)
+		return fmt.Errorf("%w: ebpf: %d services, room for %d more (Options.MaxServices)", proxy.ErrFull, addedService, int(d.opts.MaxServices)-f.count)
 	}
 	// 1. New backend slots, invisible until a service entry names their set.
 	if err := batchUpdate(f.backends, slotKeys, slotVals); err != nil {
@@ -418,14 +441,15 @@ func applyFamily[K comparable, B any](d *Datapath, f *famState[K, B], changes []
 	}
 	batchDelete(d.members, memberDel)
 	// 3. The flip: one map update per service switches it whole.
-	upserts := changesUpserted(changes, newStates)
 	if n, err := f.services.BatchUpdate(svcKeys, svcVals, nil); err != nil && len(svcKeys) > 0 {
+		upserts := changesUpserted(changes, newStates)
 		// Entries [0,n) are flipped; retry the rest one by one so that the
 		// Table stays exact about which ones made it.
 		for i := n; i < len(svcKeys); i++ {
 			if err2 := f.services.Update(svcKeys[i], svcVals[i], bpf.UpdateAny); err2 != nil {
 				for j := range i {
-					commit(d, f, upserts[j].change, upserts[j].state)
+					old, had := d.state[upserts[j].change.Service.Frontend]
+					commit(d, f, upserts[j].change, old, had, upserts[j].state)
 				}
 				for j := i; j < len(upserts); j++ {
 					st := upserts[j].state
@@ -442,7 +466,7 @@ func applyFamily[K comparable, B any](d *Datapath, f *famState[K, B], changes []
 	// 4. Old slots are no longer named by any entry.
 	batchDelete(f.backends, oldSlots)
 	for i, c := range changes {
-		commit(d, f, c, newStates[i])
+		commit(d, f, c, oldStates[i], hadStates[i], newStates[i])
 	}
 	return nil
 }
@@ -471,16 +495,20 @@ func slotRange(s svcState) []backendKey {
 }
 
 // commit records one programmed change in the state and the Table.
-func commit[K comparable, B any](d *Datapath, f *famState[K, B], c proxy.ServiceChange, st svcState) {
+func commit[K comparable, B any](d *Datapath, f *famState[K, B], c proxy.ServiceChange, old svcState, had bool, st svcState) {
 	fe := c.Service.Frontend
-	if old, had := d.state[fe]; had {
+	if had {
 		f.release(old)
 	}
 	if c.Op == proxy.Delete {
 		delete(d.state, fe)
+		f.count--
 	} else {
 		d.state[fe] = st
 		f.slots += int(st.count)
+		if !had {
+			f.count++
+		}
 	}
 	d.table.Apply(c)
 }

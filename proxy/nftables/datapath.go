@@ -36,6 +36,7 @@ type Datapath struct {
 	table  *proxy.Table
 	state  map[proxy.Frontend]svcState
 	nextID int
+	lbs    map[string]bool // shared lb chains created
 	closed bool
 }
 
@@ -44,7 +45,8 @@ type svcState struct {
 	id      int
 	noEP    bool              // in the no-endpoint set instead of the service map
 	eps     map[string]string // endpoint chain -> affinity set ("" without)
-	chain   bool              // has a service chain and a service-map element
+	lb      int               // slots in the shared map be<family>-<lb> (no affinity)
+	chain   bool              // has chains of its own (affinity)
 	skipped bool              // not programmed (ExternalOnly and not a NodePort)
 }
 
@@ -69,7 +71,7 @@ func New(ctx context.Context, opts Options) (*Datapath, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: nftables: %w", proxy.ErrUnsupported, err)
 	}
-	d := &Datapath{opts: opts, nft: nft, table: proxy.NewTable(), state: make(map[proxy.Frontend]svcState)}
+	d := &Datapath{opts: opts, nft: nft, table: proxy.NewTable(), state: make(map[proxy.Frontend]svcState), lbs: map[string]bool{}}
 	tx := nft.NewTransaction()
 	tx.Add(&knftables.Table{})
 	tx.Delete(&knftables.Table{})
@@ -129,11 +131,7 @@ func (d *Datapath) Close() error {
 func (d *Datapath) Table() *proxy.Table {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	t := proxy.NewTable()
-	for _, e := range d.table.All() {
-		t.Apply(proxy.ServiceChange{Service: e.Service})
-	}
-	return t
+	return d.table.Clone()
 }
 
 // Sync makes the datapath hold exactly services.
@@ -174,6 +172,7 @@ func (d *Datapath) apply(ctx context.Context, changes []proxy.ServiceChange) err
 	next := make(map[proxy.Frontend]svcState, len(changes))
 	nextID := d.nextID
 	var applied []proxy.ServiceChange
+	lbs := map[string]bool{}
 	for i, c := range changes {
 		f := c.Service.Frontend
 		if last[f] != i {
@@ -192,7 +191,7 @@ func (d *Datapath) apply(ctx context.Context, changes []proxy.ServiceChange) err
 				nextID++
 				old.id = nextID
 			}
-			st = d.program(tx, c.Service, old)
+			st = d.program(tx, c.Service, old, lbs)
 		}
 		next[f] = st
 		applied = append(applied, c)
@@ -203,6 +202,9 @@ func (d *Datapath) apply(ctx context.Context, changes []proxy.ServiceChange) err
 		}
 	}
 	d.nextID = nextID
+	for c := range lbs {
+		d.lbs[c] = true
+	}
 	for f, st := range next {
 		if st.id == 0 {
 			delete(d.state, f)
@@ -235,99 +237,175 @@ func elementKey(f proxy.Frontend) []string {
 	return []string{f.Addr.String(), strings.ToLower(f.Protocol.String()), strconv.Itoa(int(f.Port))}
 }
 
-// program writes one service into tx and returns its new state. The
-// service-map element names the service chain, whose name never changes, so
-// the flip from the old backends to the new ones is the chain's flush and
-// refill inside the same transaction.
-func (d *Datapath) program(tx *knftables.Transaction, s proxy.Service, old svcState) svcState {
+// program writes one service into tx and returns its new state. Everything
+// happens in one nft transaction, so a service switches from its old backends
+// to its new ones at once.
+//
+// A service without affinity costs no chain of its own: the service map sends
+// it to the shared chain lb<family>-<n> for services of n backend slots, whose
+// one rule picks slot `numgen random mod n` from the map be<family>-<n>, keyed
+// by {address . protocol . port . slot}. (Chains of their own and anonymous
+// maps per service make the kernel's transaction checks grow with the square of
+// the number of services: 10k services took a minute to load.) A service with
+// ClientIP affinity gets a chain and an affinity set per backend.
+func (d *Datapath) program(tx *knftables.Transaction, s proxy.Service, old svcState, lbs map[string]bool) svcState {
 	f := s.Frontend
-	st := svcState{id: old.id, eps: map[string]string{}}
+	st := svcState{id: old.id}
 	if d.opts.ExternalOnly && f.Kind != proxy.NodePort {
 		st.skipped = true
 		return st
 	}
-	ip, mapName, noEPSet := familyOf(f.Addr)
+	_, mapName, noEPSet := familyOf(f.Addr)
 	key := elementKey(f)
 	slots := s.Slots()
-	chain := svcChain(st.id)
-	if len(slots) == 0 {
+	switch {
+	case len(slots) == 0:
 		st.noEP = true
+	case s.Affinity.ClientIP:
+		st.chain = true
+	default:
+		st.lb = len(slots)
+	}
+	// Take the old dispatch apart where it changes.
+	oldVerdict, newVerdict := d.verdict(f, old), d.verdict(f, st)
+	if oldVerdict != "" && oldVerdict != newVerdict {
+		tx.Delete(&knftables.Element{Map: mapName, Key: key})
+	}
+	if old.noEP && !st.noEP {
+		tx.Delete(&knftables.Element{Set: noEPSet, Key: key})
+	}
+	if old.lb > 0 {
+		d.deleteSlots(tx, f, old.lb)
+	}
+	if old.chain && !st.chain {
+		d.deleteChains(tx, old, true)
+	}
+	switch {
+	case st.noEP:
 		if !old.noEP {
 			tx.Add(&knftables.Element{Set: noEPSet, Key: key})
 		}
-		if old.chain {
-			tx.Delete(&knftables.Element{Map: mapName, Key: key})
-			d.deleteChains(tx, old, true)
+	case st.lb > 0:
+		d.ensureLB(tx, f.Addr, st.lb, lbs)
+		be := lbMap(f.Addr, st.lb)
+		for i, a := range slots {
+			tx.Add(&knftables.Element{Map: be, Key: append(elementKey(f), strconv.Itoa(i)),
+				Value: []string{a.Addr().String(), strconv.Itoa(int(a.Port()))}})
 		}
-		return st
+	default:
+		st.eps = d.programChains(tx, s, old, slots)
 	}
+	if newVerdict != "" && newVerdict != oldVerdict {
+		tx.Add(&knftables.Element{Map: mapName, Key: key, Value: []string{newVerdict}})
+	}
+	return st
+}
+
+// verdict is the service-map verdict of a state ("" when not in the map).
+func (d *Datapath) verdict(f proxy.Frontend, st svcState) string {
+	switch {
+	case st.lb > 0:
+		return "goto " + lbChain(f.Addr, st.lb)
+	case st.chain:
+		return "goto " + svcChain(st.id)
+	}
+	return ""
+}
+
+func famSuffix(a netip.Addr) string {
+	if a.Is4() {
+		return "4"
+	}
+	return "6"
+}
+
+func lbChain(a netip.Addr, n int) string { return "lb" + famSuffix(a) + "-" + strconv.Itoa(n) }
+func lbMap(a netip.Addr, n int) string   { return "be" + famSuffix(a) + "-" + strconv.Itoa(n) }
+
+// ensureLB creates the chain and map shared by the services of n slots, the
+// first time a transaction needs them; they stay for the table's life. (They
+// are never written twice: nft 1.0.6 cannot parse a rule that refers to a
+// typeof map it reads back from the kernel.)
+func (d *Datapath) ensureLB(tx *knftables.Transaction, a netip.Addr, n int, pending map[string]bool) {
+	chain, m := lbChain(a, n), lbMap(a, n)
+	if d.lbs[chain] || pending[chain] {
+		return
+	}
+	pending[chain] = true
+	ip, _, _ := familyOf(a)
+	tx.Add(&knftables.Map{Name: m, TypeOf: ip + " daddr . meta l4proto . th dport . numgen random mod 1 : " + ip + " daddr . th dport"})
+	tx.Add(&knftables.Chain{Name: chain})
+	tx.Add(&knftables.Rule{Chain: chain, Rule: fmt.Sprintf(
+		"dnat %s to %s daddr . meta l4proto . th dport . numgen random mod %d map @%s", ip, ip, n, m)})
+}
+
+func (d *Datapath) deleteSlots(tx *knftables.Transaction, f proxy.Frontend, n int) {
+	be := lbMap(f.Addr, n)
+	for i := range n {
+		tx.Delete(&knftables.Element{Map: be, Key: append(elementKey(f), strconv.Itoa(i))})
+	}
+}
+
+// programChains writes the chains of a service with ClientIP affinity and
+// returns its endpoint chains (chain -> affinity set).
+func (d *Datapath) programChains(tx *knftables.Transaction, s proxy.Service, old svcState, slots []netip.AddrPort) map[string]string {
+	f := s.Frontend
+	ip, _, _ := familyOf(f.Addr)
+	id := old.id
+	eps := map[string]string{}
 	timeout := s.EffectiveTimeout()
 	// Endpoint chains (and their affinity sets) first: the service chain refers to them.
 	for _, b := range s.Selected() {
-		ep := "ep-" + epName(st.id, b.Addr)
-		aff := ""
-		if s.Affinity.ClientIP {
-			aff = "aff-" + epName(st.id, b.Addr) + "-" + strconv.FormatInt(int64(timeout/time.Second), 10)
-			tx.Add(&knftables.Set{Name: aff, Type: addrType(f.Addr), Flags: []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag}, Timeout: &timeout})
-		}
-		st.eps[ep] = aff
+		ep := "ep-" + epName(id, b.Addr)
+		aff := "aff-" + epName(id, b.Addr) + "-" + strconv.FormatInt(int64(timeout/time.Second), 10)
+		tx.Add(&knftables.Set{Name: aff, Type: addrType(f.Addr), Flags: []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag}, Timeout: &timeout})
+		eps[ep] = aff
 		tx.Add(&knftables.Chain{Name: ep})
 		tx.Flush(&knftables.Chain{Name: ep})
-		if aff != "" {
-			tx.Add(&knftables.Rule{Chain: ep, Rule: knftables.Concat("update", "@"+aff, "{", ip, "saddr", "}")})
-		}
-		to := b.Addr.String()
+		tx.Add(&knftables.Rule{Chain: ep, Rule: knftables.Concat("update", "@"+aff, "{", ip, "saddr", "}")})
 		tx.Add(&knftables.Rule{Chain: ep, Rule: knftables.Concat(
-			"meta l4proto", strings.ToLower(f.Protocol.String()), "dnat", ip, "to", to)})
+			"meta l4proto", strings.ToLower(f.Protocol.String()), "dnat", ip, "to", b.Addr.String())})
 	}
-	st.chain = true
+	chain := svcChain(id)
 	tx.Add(&knftables.Chain{Name: chain})
 	tx.Flush(&knftables.Chain{Name: chain})
-	if s.Affinity.ClientIP {
-		for _, b := range s.Selected() {
-			ep := "ep-" + epName(st.id, b.Addr)
-			tx.Add(&knftables.Rule{Chain: chain, Rule: knftables.Concat(ip, "saddr", "@"+st.eps[ep], "goto", ep)})
-		}
+	for _, b := range s.Selected() {
+		ep := "ep-" + epName(id, b.Addr)
+		tx.Add(&knftables.Rule{Chain: chain, Rule: knftables.Concat(ip, "saddr", "@"+eps[ep], "goto", ep)})
 	}
 	var vmap strings.Builder
 	for i, a := range slots {
 		if i > 0 {
 			vmap.WriteString(", ")
 		}
-		fmt.Fprintf(&vmap, "%d : goto ep-%s", i, epName(st.id, a))
+		fmt.Fprintf(&vmap, "%d : goto ep-%s", i, epName(id, a))
 	}
 	tx.Add(&knftables.Rule{Chain: chain, Rule: fmt.Sprintf("numgen random mod %d vmap { %s }", len(slots), vmap.String())})
-	tx.Add(&knftables.Element{Map: mapName, Key: key, Value: []string{"goto " + chain}})
-	if old.noEP {
-		tx.Delete(&knftables.Element{Set: noEPSet, Key: key})
-	}
-	// Endpoint chains no longer referenced go last.
+	// Endpoint chains and sets no longer referenced go last.
 	for ep, aff := range old.eps {
-		if newAff, ok := st.eps[ep]; ok && newAff == aff {
-			continue
-		}
-		if _, ok := st.eps[ep]; !ok {
+		if _, ok := eps[ep]; !ok {
 			tx.Delete(&knftables.Chain{Name: ep})
 		}
-		if aff != "" && st.eps[ep] != aff {
+		if eps[ep] != aff {
 			tx.Delete(&knftables.Set{Name: aff})
 		}
 	}
-	return st
+	return eps
 }
 
 // remove deletes one service from tx.
 func (d *Datapath) remove(tx *knftables.Transaction, f proxy.Frontend, old svcState) {
-	if !old.chain && !old.noEP {
-		return
-	}
 	_, mapName, noEPSet := familyOf(f.Addr)
-	if old.noEP {
+	switch {
+	case old.noEP:
 		tx.Delete(&knftables.Element{Set: noEPSet, Key: elementKey(f)})
-		return
+	case old.lb > 0:
+		tx.Delete(&knftables.Element{Map: mapName, Key: elementKey(f)})
+		d.deleteSlots(tx, f, old.lb)
+	case old.chain:
+		tx.Delete(&knftables.Element{Map: mapName, Key: elementKey(f)})
+		d.deleteChains(tx, old, true)
 	}
-	tx.Delete(&knftables.Element{Map: mapName, Key: elementKey(f)})
-	d.deleteChains(tx, old, true)
 }
 
 func (d *Datapath) deleteChains(tx *knftables.Transaction, old svcState, withService bool) {

@@ -150,4 +150,3 @@ func AskConnectedUDP(addr netip.AddrPort) (backend, peer, from netip.AddrPort, e
 	backend, err = netip.ParseAddrPort(string(buf[:n]))
 	return backend, peer, from, err
 }
-

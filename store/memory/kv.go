@@ -77,6 +77,8 @@ type KV struct {
 	closed  bool
 	failed  error // a log write failed: the KV refuses everything after
 
+	log *durability // nil for a purely in-memory KV
+
 
 }
 
@@ -99,6 +101,9 @@ func (s *KV) Close() error {
 	close(s.notify)
 	s.notify = make(chan struct{})
 	s.mu.Unlock()
+	if s.log != nil {
+		return s.log.close()
+	}
 	return nil
 }
 
@@ -188,8 +193,31 @@ func (s *KV) validate(txn store.Txn) error {
 	return nil
 }
 
+// ownValues returns ops with their values copied into one new buffer, so
+// that the caller may reuse its own. It runs before any lock is taken.
+func ownValues(ops []store.Op) []store.Op {
+	size := 0
+	for _, op := range ops {
+		size += len(op.Value)
+	}
+	if size == 0 {
+		return ops
+	}
+	buf := make([]byte, 0, size)
+	owned := make([]store.Op, len(ops))
+	for i, op := range ops {
+		owned[i] = op
+		if len(op.Value) > 0 {
+			n := len(buf)
+			buf = append(buf, op.Value...)
+			owned[i].Value = buf[n:len(buf):len(buf)]
+		}
+	}
+	return owned
+}
+
 // evaluate checks txn's compares against the newest state and returns its
-// effective writes, with values copied so the caller may reuse its buffers.
+// effective writes. Values are not copied: see ownValues.
 func (s *KV) evaluate(txn store.Txn) ([]write, error) {
 	if i, mod := s.m.check(txn.If); i >= 0 {
 		c := txn.If[i]
@@ -201,21 +229,7 @@ func (s *KV) evaluate(txn store.Txn) ([]write, error) {
 		}
 		return nil, fmt.Errorf("memory: txn compare on %q: mod revision %d, want %d: %w", c.Key, mod, c.ModRevision, store.ErrConflict)
 	}
-	ws := s.m.effective(txn.Then)
-	size := 0
-	for _, w := range ws {
-		size += len(w.value)
-	}
-	buf := make([]byte, 0, size)
-	for i := range ws {
-		if ws[i].del {
-			continue
-		}
-		n := len(buf)
-		buf = append(buf, ws[i].value...)
-		ws[i].value = buf[n:len(buf):len(buf)]
-	}
-	return ws, nil
+	return s.m.effective(txn.Then), nil
 }
 
 // Txn implements store.KV. A Txn whose writes change nothing (only deletes
@@ -226,6 +240,10 @@ func (s *KV) Txn(ctx context.Context, txn store.Txn) (int64, error) {
 	}
 	if err := s.validate(txn); err != nil {
 		return 0, err
+	}
+	txn.Then = ownValues(txn.Then)
+	if s.log != nil {
+		return s.log.submit(txn, 0)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -260,6 +278,10 @@ func (s *KV) Compact(ctx context.Context, rev int64) error {
 	}
 	if rev <= 0 {
 		return fmt.Errorf("memory: compact at revision %d: %w", rev, store.ErrInvalid)
+	}
+	if s.log != nil {
+		_, err := s.log.submit(store.Txn{}, rev)
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

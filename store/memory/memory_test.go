@@ -15,7 +15,7 @@ import (
 	"github.com/gantry-sdk/gantry/store/storetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func verifyNoLeaks(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestKVConformanceInMemory(t *testing.T) {
 	storetest.RunKV(t, func(t *testing.T) store.KV {

@@ -56,11 +56,20 @@ func (h *keyHistory) latest() *version {
 
 func keyLess(a, b *keyHistory) bool { return a.key < b.key }
 
-// revision is the log entry of one revision: its changes, in Txn order, as
-// watch events (Prev filled).
+// change is one change of the log. The previous value is held inline, not
+// behind a pointer: a watcher builds its store.Event (and Prev) when it
+// reads, which keeps that allocation off the serial write path.
+type change struct {
+	kv      store.KeyValue
+	prev    store.KeyValue
+	typ     store.EventType
+	hasPrev bool
+}
+
+// revision is the log entry of one revision: its changes, in Txn order.
 type revision struct {
-	rev    int64
-	events []store.Event
+	rev     int64
+	changes []change
 }
 
 // mvcc is the multi-version state: every retained version of every key, in key
@@ -132,7 +141,7 @@ func (m *mvcc) effective(ops []store.Op) []write {
 // apply makes writes the changes of revision rev (== latest+1). The caller
 // has checked that they are effective and have distinct keys.
 func (m *mvcc) apply(rev int64, ws []write) {
-	events := make([]store.Event, len(ws))
+	changes := make([]change, len(ws))
 	for i, w := range ws {
 		h := m.keys[w.key]
 		if h == nil {
@@ -141,27 +150,28 @@ func (m *mvcc) apply(rev int64, ws []write) {
 			m.tree.ReplaceOrInsert(h)
 		}
 		prev := h.latest()
-		ev := store.Event{Revision: rev}
+		ch := &changes[i]
 		if prev != nil {
-			p := kvOf(h.key, prev)
-			ev.Prev = &p
+			ch.prev, ch.hasPrev = kvOf(h.key, prev), true
 		}
 		if w.del {
 			h.versions = append(h.versions, version{modRev: rev, sub: int32(i)})
-			ev.Type = store.EventDelete
-			ev.KV = store.KeyValue{Key: h.key, ModRevision: rev}
+			ch.typ = store.EventDelete
+			ch.kv = store.KeyValue{Key: h.key, ModRevision: rev}
 		} else {
 			nv := version{modRev: rev, createRev: rev, ver: 1, sub: int32(i), value: w.value}
+			if len(nv.value) == 0 {
+				nv.value = nil // one form for an empty value, whichever path wrote it
+			}
 			if prev != nil {
 				nv.createRev, nv.ver = prev.createRev, prev.ver+1
 			}
 			h.versions = append(h.versions, nv)
-			ev.Type = store.EventPut
-			ev.KV = kvOf(h.key, &h.versions[len(h.versions)-1])
+			ch.typ = store.EventPut
+			ch.kv = kvOf(h.key, &h.versions[len(h.versions)-1])
 		}
-		events[i] = ev
 	}
-	m.log = append(m.log, revision{rev: rev, events: events})
+	m.log = append(m.log, revision{rev: rev, changes: changes})
 	m.latest = rev
 }
 
@@ -186,11 +196,22 @@ func (m *mvcc) eventsFrom(dst []store.Event, prefix string, from, to int64) []st
 	if from < m.log[0].rev {
 		from = m.log[0].rev
 	}
+	var prevs []store.KeyValue // one allocation for the Prevs of a call
 	for i := m.logIndex(from); i >= 0 && i < len(m.log) && m.log[i].rev <= to; i++ {
-		for _, ev := range m.log[i].events {
-			if strings.HasPrefix(ev.KV.Key, prefix) {
-				dst = append(dst, ev)
+		for j := range m.log[i].changes {
+			ch := &m.log[i].changes[j]
+			if !strings.HasPrefix(ch.kv.Key, prefix) {
+				continue
 			}
+			ev := store.Event{Type: ch.typ, KV: ch.kv, Revision: ch.kv.ModRevision}
+			if ch.hasPrev {
+				if len(prevs) == cap(prevs) {
+					prevs = make([]store.KeyValue, 0, min(64, max(8, 2*cap(prevs))))
+				}
+				prevs = append(prevs, ch.prev)
+				ev.Prev = &prevs[len(prevs)-1]
+			}
+			dst = append(dst, ev)
 		}
 	}
 	return dst

@@ -618,7 +618,7 @@ func testWatchSlowConsumer(t *testing.T, kv store.KV, p string) {
 	require.NoError(t, err)
 	require.Equal(t, first, ev.Revision)
 	// The watcher reads nothing while many writes land: writers must not block.
-	const n = 2000
+	const n = 1000
 	writeCtx, writeCancel := context.WithTimeout(ctx, 20*time.Second)
 	defer writeCancel()
 	for i := 1; i <= n; i++ {

@@ -50,14 +50,18 @@ type Env struct {
 	// LogDir is a directory for container logs.
 	LogDir string
 
-	cmd     *exec.Cmd
-	waitErr chan error
+	cmd        *exec.Cmd
+	waitErr    chan error
+	subnetLock *os.File // flock held on the subnet while the Env lives
+	archive    []byte   // the test images, an OCI image-layout tar
 }
 
 // Options tune Start; the zero value works.
 type Options struct {
 	// Busybox is the static busybox binary; empty means /bin/busybox.
 	Busybox string
+	// LogLevel of the daemon's log (Dir/containerd.log); empty means "warn".
+	LogLevel string
 }
 
 // Missing lists the binaries and privileges the real-runtime tests need and
@@ -107,10 +111,13 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			e.Stop()
 		}
 	}()
-	if e.Subnet, err = freeSubnet(); err != nil {
+	if e.Subnet, e.subnetLock, err = freeSubnet(); err != nil {
 		return nil, err
 	}
-	if err := e.writeConfig(); err != nil {
+	if o.LogLevel == "" {
+		o.LogLevel = "warn"
+	}
+	if err := e.writeConfig(o.LogLevel); err != nil {
 		return nil, err
 	}
 	logf, err := os.Create(filepath.Join(dir, "containerd.log"))
@@ -119,9 +126,10 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	}
 	e.cmd = exec.Command("containerd", "--config", filepath.Join(dir, "config.toml"))
 	e.cmd.Stdout, e.cmd.Stderr = logf, logf
-	// Its own process group: a test binary killed by a signal does not take the
-	// daemon's shims down mid-write, and Stop signals only this daemon.
-	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so a ^C to the test reaches the daemon through
+	// Pdeathsig only: a test binary that dies (timeout, kill) still takes its
+	// daemon down instead of leaving it running.
+	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := e.cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("critest: start containerd: %w", err)
@@ -146,10 +154,24 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	); err != nil {
 		return nil, err
 	}
-	if _, err := rt.ImportImage(ctx, &archive); err != nil {
+	e.archive = archive.Bytes()
+	if _, err := rt.ImportImage(ctx, bytes.NewReader(e.archive)); err != nil {
 		return nil, fmt.Errorf("critest: import test images: %w", err)
 	}
 	return e, nil
+}
+
+// ImageArchive returns the test images as an OCI image-layout tar.
+func (e *Env) ImageArchive() []byte { return e.archive }
+
+// Ctr runs ctr against the daemon in the containerd namespace ns.
+func (e *Env) Ctr(ctx context.Context, ns string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "ctr", append([]string{"--address", e.Socket, "--namespace", ns}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("critest: ctr %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return out, nil
 }
 
 // Dial returns a new CRI client of the daemon with an importer into it.
@@ -158,7 +180,7 @@ func (e *Env) Dial(ctx context.Context) (*cri.Runtime, error) {
 }
 
 func (e *Env) dialReady(ctx context.Context) (*cri.Runtime, error) {
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // generous: CI machines run loaded
 	for {
 		if _, err := os.Stat(e.Socket); err == nil {
 			c, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -193,7 +215,7 @@ func (e *Env) logTail() string {
 	return string(b)
 }
 
-func (e *Env) writeConfig() error {
+func (e *Env) writeConfig(logLevel string) error {
 	d := e.Dir
 	for _, sub := range []string{"root", "state", "opt", "runc", "cni/net.d", "cni/ipam", "logs"} {
 		if err := os.MkdirAll(filepath.Join(d, sub), 0o755); err != nil {
@@ -238,7 +260,7 @@ oom_score = 0
   address = "%[1]s/containerd.sock.ttrpc"
 
 [debug]
-  level = "warn"
+  level = "%[3]s"
 
 [metrics]
   address = ""
@@ -265,7 +287,7 @@ oom_score = 0
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         Root = "%[1]s/runc"
         SystemdCgroup = false
-`, d, PauseImage)
+`, d, PauseImage, logLevel)
 	return os.WriteFile(filepath.Join(d, "config.toml"), []byte(cfg), 0o644)
 }
 
@@ -320,6 +342,10 @@ func (e *Env) Stop() error {
 	e.removeCgroups()
 	if e.Bridge != "" {
 		_ = exec.Command("ip", "link", "delete", e.Bridge).Run()
+	}
+	if e.subnetLock != nil {
+		e.subnetLock.Close()
+		e.subnetLock = nil
 	}
 	return errors.Join(errs...)
 }
@@ -382,11 +408,13 @@ func (e *Env) removeCgroups() {
 	}
 }
 
-// freeSubnet picks a 10.244.N.0/24 no interface of this machine uses.
-func freeSubnet() (string, error) {
+// freeSubnet picks a 10.244.N.0/24 no interface of this machine uses and that
+// no other Env holds: Envs of test packages running in parallel flock a file per
+// subnet (the lock dies with its process, so none goes stale).
+func freeSubnet() (string, *os.File, error) {
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	for range 64 {
 		n, _ := rand.Int(rand.Reader, big.NewInt(250))
@@ -397,11 +425,20 @@ func freeSubnet() (string, error) {
 				used = true
 			}
 		}
-		if !used {
-			return subnet.String(), nil
+		if used {
+			continue
 		}
+		f, err := os.OpenFile(filepath.Join(os.TempDir(), fmt.Sprintf("gantry-critest-subnet-%d.lock", n.Int64()+2)), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			continue
+		}
+		return subnet.String(), f, nil
 	}
-	return "", errors.New("critest: no free 10.244.N.0/24 subnet")
+	return "", nil, errors.New("critest: no free 10.244.N.0/24 subnet")
 }
 
 func randHex(n int) string {

@@ -1,0 +1,63 @@
+// Package store keeps Gantry's objects: a revisioned key-value backend
+// contract (KV) and, over any KV, the object store (Store) with Kubernetes'
+// semantics, plus a typed view of it for one Go type.
+//
+// # Usage
+//
+// KV vs Store. A KV is etcd-shaped: ordered string keys, byte values, one
+// global revision advanced by every write, ranges at a past revision, watches
+// from a retained revision, compaction, and transactions guarded by compares
+// on mod revisions. store/memory (embedded, optionally durable) and
+// store/etcd implement it; nothing above the store talks to a KV directly.
+//
+// A Store holds objects: any kind registered in an apis.Scheme. New builds
+// one over a KV:
+//
+//	kv := memory.New(memory.Options{})
+//	s, err := store.New(kv, scheme, store.Options{})
+//
+// The object store sets uid and creationTimestamp; resourceVersion is the
+// KV's mod revision; generation starts at 1 and is bumped by Update only when
+// something other than metadata and status changes. Update keeps the stored
+// status and UpdateStatus keeps everything but the status. A stale
+// resourceVersion fails with ErrConflict; an empty one makes the update
+// unconditional (still atomic: the store compares on the revision it read
+// and retries). Namespaced objects need an existing namespace that is not
+// being deleted; New creates default, kube-system, kube-public and
+// kube-node-lease (the first three cannot be deleted). A namespace's
+// spec.finalizers hold it like metadata finalizers: deleting it marks it
+// Terminating until they are removed (here by a plain Update; Kubernetes uses
+// a finalize subresource). Delete of an object with finalizers (or a graceful
+// deletion, see Options.GracePeriod) marks it with a deletionTimestamp; the
+// Update that removes its last finalizer deletes it. Every write runs the
+// kind's defaulting, Options.Mutating admission, validation and
+// Options.Validating admission, and honours DryRun; encoded objects above
+// Options.MaxObjectSize (1.5 MiB) fail with ErrTooLarge.
+//
+// Keys are <KeyPrefix>/<group>/<resource>/<namespace>/<name> ("core" for the
+// core group, no namespace segment for cluster-scoped kinds). Values are the
+// objects' JSON (Options.Codec), without resourceVersion.
+//
+// Lists read at one revision: a Limit yields pages whose Continue token
+// carries that revision and the last key, so later pages see the same
+// snapshot (ErrCompacted once it is compacted away: relist). Watch from a
+// List's Revision is gap-free; an update that makes an object leave a
+// watch's selectors arrives as DELETED, one that makes it enter as ADDED.
+//
+// Sentinel errors: test with errors.Is. ErrNotFound, ErrAlreadyExists,
+// ErrConflict (read again and retry), ErrCompacted (relist), ErrInvalid (its
+// *InvalidError carries field errors: FieldErrors(err)), ErrTooLarge,
+// ErrDenied (admission), ErrClosed, and apis.ErrUnknownKind for a kind the
+// scheme does not have. Every error names the resource and key.
+//
+// Typed view. For returns a Typed[T] with the same operations on T:
+//
+//	pods := store.For[*core.Pod](s)
+//	pod, err := pods.Get(ctx, apis.Key{Namespace: "default", Name: "web"}, store.GetOptions{})
+//	for ev, err := range pods.Watch(ctx, store.WatchOptions{Revision: list.Revision}) { ... }
+//
+// If T is not registered, every call fails with apis.ErrUnknownKind.
+//
+// store/storetest holds the conformance suites (RunStore for a Store) that
+// every implementation runs.
+package store
