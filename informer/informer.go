@@ -247,14 +247,8 @@ func (inf *Informer[T]) replace(items []T, rev int64) {
 			}
 		}
 	}
-	inf.advance(rev)
 	inf.mu.Unlock()
 
-	select {
-	case <-inf.synced:
-	default:
-		close(inf.synced)
-	}
 	for _, c := range changes {
 		for _, r := range inf.handlers {
 			switch {
@@ -266,6 +260,16 @@ func (inf *Informer[T]) replace(items []T, rev int64) {
 				r.h.OnDelete(c.old)
 			}
 		}
+	}
+	// Advance only once the handlers have been told: a caller of
+	// WaitForRevision then sees the cache and every handler at rev.
+	inf.mu.Lock()
+	inf.advance(rev)
+	inf.mu.Unlock()
+	select {
+	case <-inf.synced:
+	default:
+		close(inf.synced)
 	}
 }
 
@@ -289,8 +293,12 @@ func (inf *Informer[T]) apply(ev store.TypedEvent[T]) {
 	} else {
 		inf.store(k, old, had, obj)
 	}
-	inf.advance(ev.Revision)
 	inf.mu.Unlock()
+	defer func() { // after the handlers, as in replace
+		inf.mu.Lock()
+		inf.advance(ev.Revision)
+		inf.mu.Unlock()
+	}()
 
 	for _, r := range inf.handlers {
 		switch {
@@ -416,7 +424,8 @@ func (inf *Informer[T]) Revision() int64 {
 }
 
 // WaitForRevision blocks until the cache reflects revision rev (the revision
-// of a write, read from its resourceVersion), for read-your-writes, or until
+// of a write, read from its resourceVersion) and every handler has been told
+// of the changes up to it, for read-your-writes, or until
 // ctx ends. Revisions of other kinds are reached through the store's
 // periodic bookmarks.
 func (inf *Informer[T]) WaitForRevision(ctx context.Context, rev int64) error {

@@ -42,7 +42,7 @@ func BenchmarkKV(b *testing.B) { storetest.BenchmarkKV(b, openEtcd) }
 
 // BenchmarkKVSideBySide runs the shared KV benchmarks on embedded etcd and on
 // the durable store/memory in one process, on the same disk, one after the
-// other. -count N would run each N times in a row; docs/bench/store.md runs
+// other. -count N would run each N times in a row; docs/bench/store-kv.md runs
 // the binary N times instead, so that the two alternate (A/B/A/B):
 //
 //	go test -c -o /tmp/etcd.test ./store/etcd
