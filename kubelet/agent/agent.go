@@ -52,6 +52,9 @@ type Options struct {
 	// Hostname and InternalIP are the node's addresses; empty ones are found
 	// from the machine.
 	Hostname, InternalIP string
+	// CgroupParent is the cgroup under which pods' sandboxes go; empty lets
+	// the runtime choose.
+	CgroupParent string
 	// StaticPodDir is a directory of pod manifests run as static pods; empty: none.
 	StaticPodDir string
 	// Workers is how many pods sync at once; 0 means 4.

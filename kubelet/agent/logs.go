@@ -2,12 +2,14 @@ package agent
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,17 +33,25 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("container")
 	q := r.URL.Query()
 	follow, previous := q.Get("follow") == "true", q.Get("previous") == "true"
-	st := a.getState(key)
+	// The runtime, not the agent's memory, says which attempts exist: no
+	// shared state with the pod workers, and it works right after a restart.
+	cs, err := a.rt.ListContainers(r.Context(), kubelet.ContainerFilter{Labels: map[string]string{
+		LabelNode: a.node, kubelet.LabelPodNamespace: key.Namespace, kubelet.LabelPodName: key.Name,
+		kubelet.LabelContainerName: name,
+	}})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	slices.SortFunc(cs, func(x, y kubelet.ContainerStatus) int { return cmp.Compare(y.Attempt, x.Attempt) })
 	var id string
-	if st != nil {
-		a.mu.Lock()
-		if cs := st.ctrs[name]; cs != nil {
-			id = cs.id
-			if previous {
-				id = cs.prevID
-			}
+	if n := 0; len(cs) > 0 {
+		if previous {
+			n = 1
 		}
-		a.mu.Unlock()
+		if n < len(cs) {
+			id = cs[n].ID
+		}
 	}
 	if id == "" {
 		http.Error(w, fmt.Sprintf("container %q in pod %s: no logs (previous=%v)", name, key, previous), http.StatusNotFound)

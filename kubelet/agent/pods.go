@@ -313,7 +313,7 @@ func (a *Agent) runPod(ctx context.Context, pod *core.Pod, st *podState) (time.D
 		}
 		sb, err := a.rt.RunPodSandbox(ctx, kubelet.SandboxConfig{
 			Name: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: st.sandboxAttempt,
-			Hostname: hostname, LogDirectory: logDir,
+			Hostname: hostname, LogDirectory: logDir, CgroupParent: a.opts.CgroupParent,
 			Labels: map[string]string{
 				kubelet.LabelPodName: pod.Name, kubelet.LabelPodNamespace: pod.Namespace,
 				kubelet.LabelPodUID: string(pod.UID), LabelNode: a.node,

@@ -36,7 +36,7 @@ func terminated(s kubelet.ContainerStatus) *core.ContainerStateTerminated {
 
 // containerStatus reports one container. blockedBy names why a container that
 // never ran waits ("PodInitializing" for app containers behind init ones).
-func (a *Agent) containerStatus(ctx context.Context, pod *core.Pod, st *podState, c *core.Container, blockedBy string, now time.Time) (core.ContainerStatus, kubelet.ContainerState, bool) {
+func (a *Agent) containerStatus(ctx context.Context, pod *core.Pod, st *podState, c *core.Container, blockedBy string, isInit bool, now time.Time) (core.ContainerStatus, kubelet.ContainerState, bool) {
 	out := core.ContainerStatus{Name: c.Name, Image: c.Image}
 	cs := st.ctrs[c.Name]
 	f := false
@@ -83,7 +83,7 @@ func (a *Agent) containerStatus(ctx context.Context, pod *core.Pod, st *podState
 		out.Ready = started && ready
 	case kubelet.ContainerExited:
 		restarting = shouldRestart(pod.Spec.RestartPolicy, s.ExitCode) && !st.done
-		if blockedBy == "init" {
+		if isInit {
 			restarting = restarting && s.ExitCode != 0
 		}
 		if restarting && cs.exitOf == cs.id && cs.restartAt.After(now) {
@@ -120,7 +120,7 @@ func (a *Agent) podStatus(ctx context.Context, pod *core.Pod, st *podState) core
 	initDone, initFailed := true, false
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
-		cs, state, restarting := a.containerStatus(ctx, pod, st, c, "PodInitializing", now)
+		cs, state, restarting := a.containerStatus(ctx, pod, st, c, "PodInitializing", true, now)
 		if cs.State.Terminated != nil && cs.State.Terminated.ExitCode == 0 {
 			cs.State.Terminated.Reason = kubelet.ReasonCompleted
 		} else {
@@ -139,7 +139,7 @@ func (a *Agent) podStatus(ctx context.Context, pod *core.Pod, st *podState) core
 	allReady := len(pod.Spec.Containers) > 0
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
-		cs, state, restarting := a.containerStatus(ctx, pod, st, c, blocked, now)
+		cs, state, restarting := a.containerStatus(ctx, pod, st, c, blocked, false, now)
 		switch {
 		case state == kubelet.ContainerRunning:
 			running++
