@@ -99,6 +99,8 @@ type Agent struct {
 	events  *recorder
 	probes  *prober
 	hostIP  string
+	// startedAt is when Run began: containers started before it are adopted.
+	startedAt time.Time
 }
 
 // New returns an agent for node nodeName over store s and runtime rt.
@@ -186,6 +188,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	a.startedAt = a.clock.Now()
 	if m, err := a.machine(); err == nil {
 		a.hostIP = m.InternalIP
 	}

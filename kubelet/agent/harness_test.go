@@ -21,7 +21,9 @@ import (
 type harness struct {
 	t     *testing.T
 	s     store.Store
-	rt    *fake.Runtime
+	rt    *fake.Runtime   // nil over a real runtime
+	run   kubelet.Runtime // what the agent runs on
+	node  string
 	agent *Agent
 	opts  Options
 	stop  func()
@@ -37,19 +39,27 @@ func testMachine() MachineInfo {
 
 func newHarness(t *testing.T, opts Options) *harness {
 	t.Helper()
+	rt := fake.New(fake.Options{Images: []string{"app:v1", "busybox:v1"}})
+	h := newHarnessOn(t, rt, "n1", opts)
+	h.rt = rt
+	return h
+}
+
+// newHarnessOn runs an agent for node over any runtime.
+func newHarnessOn(t *testing.T, rt kubelet.Runtime, node string, opts Options) *harness {
+	t.Helper()
 	scheme, err := builtin.NewScheme()
 	require.NoError(t, err)
 	kv := memory.New(memory.Options{})
 	s, err := store.New(kv, scheme, store.Options{})
 	require.NoError(t, err)
-	rt := fake.New(fake.Options{Images: []string{"app:v1", "busybox:v1"}})
 	if opts.RootDir == "" {
 		opts.RootDir = t.TempDir()
 	}
 	if opts.Machine == nil {
 		opts.Machine = MachineFunc(func() (MachineInfo, error) { return testMachine(), nil })
 	}
-	h := &harness{t: t, s: s, rt: rt, opts: opts}
+	h := &harness{t: t, s: s, run: rt, node: node, opts: opts}
 	h.start()
 	t.Cleanup(func() {
 		h.stop()
@@ -60,7 +70,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 
 // start runs a fresh agent over the harness' store and runtime.
 func (h *harness) start() {
-	a, err := New("n1", h.s, h.rt, h.opts)
+	a, err := New(h.node, h.s, h.run, h.opts)
 	require.NoError(h.t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -83,7 +93,7 @@ func (h *harness) create(p *core.Pod) *core.Pod {
 	if p.Namespace == "" {
 		p.Namespace = "default"
 	}
-	p.Spec.NodeName = "n1"
+	p.Spec.NodeName = h.node
 	out, err := store.For[*core.Pod](h.s).Create(context.Background(), p, store.WriteOptions{})
 	require.NoError(h.t, err)
 	return out
@@ -126,7 +136,7 @@ func (h *harness) events(reason string) []*core.Event {
 }
 
 func (h *harness) containers(name string) []kubelet.ContainerStatus {
-	cs, err := h.rt.ListContainers(context.Background(), kubelet.ContainerFilter{Labels: map[string]string{kubelet.LabelContainerName: name}})
+	cs, err := h.run.ListContainers(context.Background(), kubelet.ContainerFilter{Labels: map[string]string{kubelet.LabelContainerName: name, LabelNode: h.node}})
 	require.NoError(h.t, err)
 	return cs
 }

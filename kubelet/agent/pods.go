@@ -82,6 +82,12 @@ func (a *Agent) adopt(ctx context.Context) error {
 		}
 		if sb.State == kubelet.SandboxReady {
 			st.sandboxID, st.ip, st.sandboxAttempt = sb.ID, sb.IP, sb.Attempt
+			if st.ip == "" {
+				// CRI lists sandboxes without their IPs.
+				if full, err := a.rt.PodSandboxStatus(ctx, sb.ID); err == nil {
+					st.ip = full.IP
+				}
+			}
 		}
 		bySandbox[sb.ID] = st
 	}
@@ -189,6 +195,9 @@ func (a *Agent) syncPod(ctx context.Context, key apis.Key) (reconcile.Result, er
 			st.startTime = pod.Status.StartTime.Time
 		}
 		a.setState(key, st)
+	}
+	if pod.Status.StartTime != nil {
+		st.startTime = pod.Status.StartTime.Time
 	}
 	if pod.DeletionTimestamp != nil {
 		return reconcile.Result{}, a.deletePod(ctx, pod, st)
@@ -388,7 +397,7 @@ func (a *Agent) runPod(ctx context.Context, pod *core.Pod, st *podState) (time.D
 			continue
 		}
 		if s.State == kubelet.ContainerRunning {
-			a.probes.ensure(pod, c, cs.id, st.ip)
+			a.probes.ensure(pod, c, cs.id, st.ip, s.StartedAt.Before(a.startedAt))
 			if why := a.probes.livenessFailed(cs.id); why != "" {
 				a.events.pod(ctx, pod, core.EventTypeNormal, "Killing",
 					fmt.Sprintf("Container %s failed %s, will be restarted", c.Name, why))

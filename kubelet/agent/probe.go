@@ -39,8 +39,10 @@ func newProber(a *Agent) *prober {
 	}}
 }
 
-// ensure starts the probes of a running container once.
-func (p *prober) ensure(pod *core.Pod, c *core.Container, id, ip string) {
+// ensure starts the probes of a running container once. A container that
+// was running before the agent started (adopted) is taken as started and
+// ready until its probes say otherwise, so an agent restart changes no status.
+func (p *prober) ensure(pod *core.Pod, c *core.Container, id, ip string, adopted bool) {
 	if c.LivenessProbe == nil && c.ReadinessProbe == nil && c.StartupProbe == nil {
 		return
 	}
@@ -49,7 +51,7 @@ func (p *prober) ensure(pod *core.Pod, c *core.Container, id, ip string) {
 	if _, ok := p.byID[id]; ok {
 		return
 	}
-	ps := &probeSet{key: apis.KeyOf(pod), started: c.StartupProbe == nil, ready: c.ReadinessProbe == nil, timers: map[string]reconcile.Timer{}}
+	ps := &probeSet{key: apis.KeyOf(pod), started: c.StartupProbe == nil || adopted, ready: c.ReadinessProbe == nil || adopted, timers: map[string]reconcile.Timer{}}
 	p.byID[id] = ps
 	pod = apis.DeepCopy(pod)
 	for kind, pr := range map[string]*core.Probe{"Liveness": c.LivenessProbe, "Readiness": c.ReadinessProbe, "Startup": c.StartupProbe} {
