@@ -41,8 +41,12 @@ func TestNodeRegistrationAndLease(t *testing.T) {
 		}
 
 		leases := store.For[*coordination.Lease](h.s)
-		l1, err := leases.Get(ctx, apis.Key{Namespace: "kube-node-lease", Name: "n1"}, store.GetOptions{})
-		require.NoError(t, err)
+		var l1 *coordination.Lease
+		h.eventually(time.Second, "lease created", func() bool {
+			l, err := leases.Get(ctx, apis.Key{Namespace: "kube-node-lease", Name: "n1"}, store.GetOptions{})
+			l1 = l
+			return err == nil
+		})
 		assert.Equal(t, "n1", *l1.Spec.HolderIdentity)
 		time.Sleep(5*time.Second + 10*time.Millisecond)
 		l2, err := leases.Get(ctx, apis.Key{Namespace: "kube-node-lease", Name: "n1"}, store.GetOptions{})

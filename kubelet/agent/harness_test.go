@@ -19,7 +19,7 @@ import (
 // harness is a store, a fake runtime and an agent, for use inside a
 // testing/synctest bubble: every clock is the bubble's fake one.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	s     store.Store
 	rt    *fake.Runtime   // nil over a real runtime
 	run   kubelet.Runtime // what the agent runs on
@@ -46,7 +46,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 }
 
 // newHarnessOn runs an agent for node over any runtime.
-func newHarnessOn(t *testing.T, rt kubelet.Runtime, node string, opts Options) *harness {
+func newHarnessOn(t testing.TB, rt kubelet.Runtime, node string, opts Options) *harness {
 	t.Helper()
 	scheme, err := builtin.NewScheme()
 	require.NoError(t, err)

@@ -26,7 +26,9 @@ type podState struct {
 	startTime      time.Time
 	ctrs           map[string]*ctrState // by container name
 	// done: the pod reached Succeeded or Failed; nothing restarts any more.
-	done bool
+	// stopped: its sandbox is stopped but kept, with its containers and logs,
+	// until the pod object goes.
+	done, stopped bool
 	// waitReason/waitMessage explain why containers cannot start (volumes, images).
 	waitReason, waitMessage string
 }
@@ -207,7 +209,7 @@ func (a *Agent) syncPod(ctx context.Context, key apis.Key) (reconcile.Result, er
 	}
 	if st.done {
 		// Terminal pods keep their sandbox torn down and their status as written.
-		if st.sandboxID != "" {
+		if st.sandboxID != "" && !st.stopped {
 			if err := a.killPod(ctx, pod, st, 0); err != nil {
 				return reconcile.Result{}, err
 			}
@@ -282,10 +284,15 @@ func (a *Agent) killPod(ctx context.Context, pod *core.Pod, st *podState, grace 
 		if err := a.rt.StopPodSandbox(ctx, st.sandboxID); err != nil && !errors.Is(err, kubelet.ErrNotFound) {
 			return fmt.Errorf("agent: stop sandbox: %w", err)
 		}
+		st.stopped = true
+	}
+	// A finished pod keeps its stopped sandbox (containers, logs) while its
+	// object exists; a deleted one, or a dead sandbox being replaced, goes.
+	if st.sandboxID != "" && (pod == nil || pod.DeletionTimestamp != nil || !st.done) {
 		if err := a.rt.RemovePodSandbox(ctx, st.sandboxID); err != nil && !errors.Is(err, kubelet.ErrNotFound) {
 			return fmt.Errorf("agent: remove sandbox: %w", err)
 		}
-		st.sandboxID = ""
+		st.sandboxID, st.stopped = "", false
 	}
 	if pod == nil || pod.DeletionTimestamp != nil {
 		_ = os.RemoveAll(a.podDir(st.uid))

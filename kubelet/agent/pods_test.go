@@ -155,7 +155,17 @@ func TestRestartPolicies(t *testing.T) {
 				assert.Equal(t, tc.phase, got.Status.Phase)
 				assert.Equal(t, tc.restarts, cstatus(got, "app").RestartCount > 0)
 				if !tc.restarts {
-					assert.Len(t, h.containers("app"), 0, "a terminal pod's containers are torn down")
+					cs := h.containers("app")
+					require.Len(t, cs, 1, "a finished pod keeps its container (logs) until deleted")
+					assert.Equal(t, kubelet.ContainerExited, cs[0].State)
+					sbs, err := h.rt.ListPodSandboxes(context.Background(), kubeletSandboxFilter("n1"))
+					require.NoError(t, err)
+					require.Len(t, sbs, 1)
+					assert.Equal(t, kubelet.SandboxNotReady, sbs[0].State, "its sandbox is stopped")
+					zero := int64(0)
+					_, err = store.For[*core.Pod](h.s).Delete(context.Background(), apis.Key{Namespace: "default", Name: "p"}, store.DeleteOptions{GracePeriodSeconds: &zero})
+					require.NoError(t, err)
+					h.eventually(5*time.Second, "removed after delete", func() bool { return len(h.containers("app")) == 0 })
 				}
 			})
 		})

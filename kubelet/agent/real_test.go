@@ -16,6 +16,7 @@ import (
 
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/core"
+	"github.com/gantry-sdk/gantry/apis/resource"
 	"github.com/gantry-sdk/gantry/kubelet"
 	"github.com/gantry-sdk/gantry/kubelet/cri/critest"
 	"github.com/gantry-sdk/gantry/store"
@@ -23,7 +24,7 @@ import (
 
 // newRealHarness runs an agent over the package's private containerd. Back-off
 // is scaled down (200 ms doubling to 2 s) to keep the tests short.
-func newRealHarness(t *testing.T, node string) *harness {
+func newRealHarness(t testing.TB, node string) *harness {
 	env := realRuntime(t)
 	ctx := context.Background()
 	rt, err := env.Dial(ctx)
@@ -184,4 +185,18 @@ func TestRealNetworkReadinessAndAdoption(t *testing.T) {
 	assert.Equal(t, got.Status.StartTime.Time, after.Status.StartTime.Time)
 	assert.False(t, strings.Contains(after.Status.PodIP, " "))
 	assert.Equal(t, got.Status.PodIP, after.Status.PodIP)
+}
+
+func TestRealOOMKilled(t *testing.T) {
+	h := newRealHarness(t, "real-oom")
+	// tail buffers /dev/zero's one endless line until the 32 MiB limit kills it.
+	p := busyboxPod("oom", "exec tail /dev/zero")
+	p.Spec.RestartPolicy = core.RestartPolicyNever
+	p.Spec.Containers[0].Resources.Limits = core.ResourceList{core.ResourceMemory: resource.MustParse("32Mi")}
+	h.create(p)
+	h.eventually(30*time.Second, "failed", h.phase("oom", core.PodFailed))
+	term := cstatus(h.pod("oom"), "c0").State.Terminated
+	require.NotNil(t, term)
+	assert.Equal(t, "OOMKilled", term.Reason)
+	assert.Equal(t, int32(137), term.ExitCode)
 }
