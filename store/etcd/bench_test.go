@@ -42,11 +42,11 @@ func BenchmarkKV(b *testing.B) { storetest.BenchmarkKV(b, openEtcd) }
 
 // BenchmarkKVSideBySide runs the shared KV benchmarks on embedded etcd and on
 // the durable store/memory in one process, on the same disk, one after the
-// other; with -count N the pairs alternate (A/B/A/B) only if each count is
-// its own process, so docs/bench/store.md runs the binary N times:
+// other. -count N would run each N times in a row; docs/bench/store-kv.md runs
+// the binary N times instead, so that the two alternate (A/B/A/B):
 //
 //	go test -c -o /tmp/etcd.test ./store/etcd
-//	for i in 1 2 3 4 5; do /tmp/etcd.test -test.run '^$' -test.bench 'SideBySide|Fdatasync'; done > bench.txt
+//	for i in $(seq 10); do /tmp/etcd.test -test.run '^$' -test.bench 'SideBySide|Fdatasync' -test.benchmem; done > bench.txt
 //	benchstat -col /backend bench.txt
 func BenchmarkKVSideBySide(b *testing.B) {
 	b.Run("backend=etcd", func(b *testing.B) { storetest.BenchmarkKV(b, openEtcd) })

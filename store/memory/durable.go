@@ -244,7 +244,8 @@ func (d *durability) run() {
 func (d *durability) commit(batch []*request, done *batchDone) {
 	s := d.kv
 	s.mu.Lock()
-	if err := s.usable(); err != nil && !(errors.Is(err, store.ErrClosed)) {
+	if s.failed != nil { // closing is fine: Close waits for the queued writes
+		err := s.failed
 		s.mu.Unlock()
 		d.answer(batch, done, err)
 		return
