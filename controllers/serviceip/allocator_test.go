@@ -231,7 +231,17 @@ func TestConcurrentCreates(t *testing.T) {
 	for ip, c := range seen {
 		assert.Equal(t, 1, c, "%s held by %d services", ip, c)
 	}
-	assert.Len(t, seen, n/2+5) // every automatic one, and one winner per requested address
+	// Every automatic create succeeded; a requested address has at most one
+	// winner (none if an automatic create took it first).
+	won := 0
+	for i := 1; i < n; i += 2 {
+		if errs[i] == nil {
+			won++
+		}
+	}
+	assert.Len(t, seen, n/2+won)
+	assert.LessOrEqual(t, won, 5)
+	assert.Positive(t, won)
 }
 
 func TestFull(t *testing.T) {
@@ -302,4 +312,41 @@ func TestRepair(t *testing.T) {
 	assert.Equal(t, 1, freed)
 	_, err = services.Create(ctx, svc("other", "127.100.0.6"), store.WriteOptions{})
 	require.NoError(t, err)
+}
+
+// More automatic creates than addresses and node ports, at once: every free
+// value goes to exactly one Service and the rest are refused with ErrFull.
+func TestConcurrentExhaustion(t *testing.T) {
+	ctx := context.Background()
+	services, alloc, _ := newStore(t, memKV(t), serviceip.Options{
+		CIDR: netip.MustParsePrefix("127.100.0.0/28"), NodePortMin: 30000, NodePortMax: 30019,
+	})
+	const n = 30
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	got := make([]*core.Service, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = services.Create(ctx, nodePortSvc(fmt.Sprintf("s%d", i), 0), store.WriteOptions{})
+		}()
+	}
+	wg.Wait()
+	ips, ports := map[string]bool{}, map[int32]bool{}
+	ok := 0
+	for i := range n {
+		if errs[i] != nil {
+			require.ErrorIs(t, errs[i], serviceip.ErrFull)
+			continue
+		}
+		ok++
+		require.False(t, ips[got[i].Spec.ClusterIP], "IP %s twice", got[i].Spec.ClusterIP)
+		require.False(t, ports[got[i].Spec.Ports[0].NodePort], "port %d twice", got[i].Spec.Ports[0].NodePort)
+		ips[got[i].Spec.ClusterIP], ports[got[i].Spec.Ports[0].NodePort] = true, true
+	}
+	assert.Equal(t, 14, ok) // a /28 less network and broadcast
+	rs, err := alloc.Reservations(ctx)
+	require.NoError(t, err)
+	assert.Len(t, rs, 2*14, "refused creates gave back what they had reserved")
 }
