@@ -6,7 +6,8 @@ import "github.com/gantry-sdk/gantry/apis"
 // handler. Objects are the cached ones: they are shared, so do not modify
 // them. On delete, obj is the last state the informer knew (never a
 // tombstone). Handlers run on the informer's goroutine, so keep them quick
-// (enqueue a key): a slow handler delays the informer.
+// (enqueue a key): a slow handler delays the informer. A handler must not
+// call the informer's AddHandler or AddIndex.
 type Handler[T apis.Object] interface {
 	OnAdd(obj T)
 	OnUpdate(old, obj T)

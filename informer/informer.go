@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/fields"
@@ -496,4 +497,23 @@ func (inf *Informer[T]) ByIndex(name, value string) ([]T, error) {
 		out = append(out, inf.items[k])
 	}
 	return out, nil
+}
+
+// RegisterMetrics registers the informer's cache-size gauge,
+// informer_cached_objects{group,kind}, into reg; it is computed at scrape
+// time.
+func (inf *Informer[T]) RegisterMetrics(reg prometheus.Registerer) error {
+	var group, kind string
+	if k := inf.typed.Kind(); k != nil {
+		group, kind = k.GVK.Group, k.GVK.Kind
+	}
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "informer_cached_objects",
+		Help:        "Number of objects in the informer's cache",
+		ConstLabels: prometheus.Labels{"group": group, "kind": kind},
+	}, func() float64 { return float64(inf.Len()) })
+	if err := reg.Register(g); err != nil {
+		return fmt.Errorf("informer: register metrics for %s: %w", kind, err)
+	}
+	return nil
 }
