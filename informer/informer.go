@@ -188,9 +188,27 @@ func (inf *Informer[T]) Run(ctx context.Context) error {
 }
 
 func (inf *Informer[T]) list(ctx context.Context) error {
-	l, err := inf.typed.List(ctx, store.ListOptions{
-		Namespace: inf.opts.Namespace, Labels: inf.opts.Labels, Fields: inf.opts.Fields,
-	})
+	opts := store.ListOptions{Namespace: inf.opts.Namespace, Labels: inf.opts.Labels, Fields: inf.opts.Fields}
+	// The cache is read-only (see Informer), so it may hold the store's own
+	// decoded objects rather than copies: no copy per object, and no memory
+	// of its own for them. Not with a Transform, which may modify objects.
+	if sl, ok := inf.typed.Store().(store.SharedLister); ok && inf.opts.Transform == nil && inf.typed.Kind() != nil {
+		l, err := sl.ListShared(ctx, inf.typed.Kind().GVK, opts)
+		if err != nil {
+			return fmt.Errorf("informer: list: %w", err)
+		}
+		items := make([]T, len(l.Items))
+		for i, o := range l.Items {
+			obj, ok := o.(T)
+			if !ok {
+				return fmt.Errorf("informer: list of %s got a %T from the store", inf.typed.Kind().GVK.Kind, o)
+			}
+			items[i] = obj
+		}
+		inf.replace(items, l.Revision)
+		return nil
+	}
+	l, err := inf.typed.List(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("informer: list: %w", err)
 	}
@@ -227,6 +245,9 @@ func (inf *Informer[T]) replace(items []T, rev int64) {
 	seen := make(map[apis.Key]struct{}, len(items))
 
 	inf.mu.Lock()
+	if len(inf.items) == 0 && len(items) > 0 {
+		inf.items = make(map[apis.Key]T, len(items)) // first list: no rehashing as it fills
+	}
 	for _, obj := range items {
 		obj = inf.transform(obj)
 		k := apis.KeyOf(obj)

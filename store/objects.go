@@ -56,6 +56,10 @@ type Options struct {
 	Validating []Admitter
 	// GracePeriod decides graceful deletion; nil means DefaultGracePeriod.
 	GracePeriod GracePeriodFunc
+	// DecodedCacheSize caps how many decoded objects the store keeps so
+	// that reads of an unchanged object skip the codec (see ListShared);
+	// 0 means DefaultDecodedCacheSize, negative keeps none.
+	DecodedCacheSize int
 }
 
 // ObjectStore implements Store over any KV. Create one with New.
@@ -77,6 +81,9 @@ type ObjectStore struct {
 	tplMu      sync.Mutex
 	tplCache   map[templateKey]apis.Object // decoded watch values, shared read-only
 	tplBytes   int
+	decMu      sync.RWMutex
+	decCache   map[string]decodedEntry // object key -> its newest decoded value (see shared)
+	decMax     int
 }
 
 var _ Store = (*ObjectStore)(nil)
@@ -102,6 +109,11 @@ func New(kv KV, scheme *apis.Scheme, opts Options) (*ObjectStore, error) {
 		nsCache:    map[string]nsState{},
 		lblCache:   map[string]labelsEntry{},
 		tplCache:   map[templateKey]apis.Object{},
+		decCache:   map[string]decodedEntry{},
+		decMax:     opts.DecodedCacheSize,
+	}
+	if s.decMax == 0 {
+		s.decMax = DefaultDecodedCacheSize
 	}
 	if s.codec == nil {
 		s.codec = JSONCodec{}
@@ -198,8 +210,22 @@ func (s *ObjectStore) encode(k *apis.KindInfo, obj apis.Object) ([]byte, error) 
 	return data, nil
 }
 
-// decode returns a new object of kind k from stored bytes, with resourceVersion rev.
+// decode returns a new object of kind k from stored bytes, with
+// resourceVersion rev, owned by the caller: a copy of the shared decoded
+// value when there is one.
 func (s *ObjectStore) decode(k *apis.KindInfo, key string, data []byte, rev int64) (apis.Object, error) {
+	if rev <= 0 {
+		return s.decodeNew(k, key, data, rev)
+	}
+	t, err := s.shared(k, key, data, rev)
+	if err != nil {
+		return nil, err
+	}
+	return apis.DeepCopy(t), nil
+}
+
+// decodeNew decodes data with the codec, into a new object.
+func (s *ObjectStore) decodeNew(k *apis.KindInfo, key string, data []byte, rev int64) (apis.Object, error) {
 	obj := k.New()
 	if err := s.codec.Decode(data, obj); err != nil {
 		return nil, fmt.Errorf("store: decode %s at key %q: %w", k.GVK.Kind, key, err)

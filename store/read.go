@@ -102,6 +102,11 @@ func scope(k *apis.KindInfo, ns string, fs fields.Selector) string {
 
 // List returns the objects of kind gvk that match opts, at one revision.
 func (s *ObjectStore) List(ctx context.Context, gvk apis.GroupVersionKind, opts ListOptions) (*ObjectList, error) {
+	return s.list(ctx, gvk, opts, false)
+}
+
+// list is List; with shared, items are the store's shared decoded objects.
+func (s *ObjectStore) list(ctx context.Context, gvk apis.GroupVersionKind, opts ListOptions, shared bool) (*ObjectList, error) {
 	k, err := s.scheme.Lookup(gvk)
 	if err != nil {
 		return nil, fmt.Errorf("store: list: %w", err)
@@ -144,12 +149,18 @@ func (s *ObjectStore) List(ctx context.Context, gvk apis.GroupVersionKind, opts 
 			if filtered && !s.mayMatchLabels(sel, kv) {
 				continue
 			}
-			obj, err := s.decode(k, kv.Key, kv.Value, kv.ModRevision)
+			obj, err := s.shared(k, kv.Key, kv.Value, kv.ModRevision)
 			if err != nil {
 				return nil, err
 			}
 			if filtered && !sel.matches(obj) {
 				continue
+			}
+			if !shared {
+				obj = apis.DeepCopy(obj)
+			}
+			if out.Items == nil && !filtered {
+				out.Items = make([]apis.Object, 0, len(page.KVs))
 			}
 			out.Items = append(out.Items, obj)
 			if opts.Limit > 0 && int64(len(out.Items)) == opts.Limit {

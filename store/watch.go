@@ -52,6 +52,7 @@ func (s *ObjectStore) translate(k *apis.KindInfo, sel selection, ev Event, bookm
 			return WatchEvent{}, false, nil // deleted before we knew it: nothing to report
 		}
 		old, err := s.template(k, ev.Prev)
+		s.forget(ev.Prev.Key, ev.Revision) // after template, which may have cached it
 		if err != nil || !sel.matches(old) {
 			return WatchEvent{}, false, err
 		}
@@ -99,7 +100,7 @@ func (s *ObjectStore) template(k *apis.KindInfo, kv *KeyValue) (apis.Object, err
 	if ok {
 		return t, nil
 	}
-	t, err := s.decode(k, kv.Key, kv.Value, kv.ModRevision)
+	t, err := s.shared(k, kv.Key, kv.Value, kv.ModRevision)
 	if err != nil {
 		return nil, err
 	}
