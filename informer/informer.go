@@ -88,8 +88,9 @@ type registration[T apis.Object] struct{ h Handler[T] }
 
 // index maps values to the keys of the objects found under them.
 type index[T apis.Object] struct {
-	fn     func(T) []string
-	values map[string]map[apis.Key]struct{}
+	fn          func(T) []string
+	byNamespace bool // the built-in index: reads the namespace with no slice per object
+	values      map[string]map[apis.Key]struct{}
 }
 
 // New returns an informer of the objects of kind T in s. Call Run to fill it.
@@ -113,10 +114,7 @@ func New[T apis.Object](s store.Store, opts Options[T]) *Informer[T] {
 		log = log.WithValues("kind", k.GVK.Kind)
 	}
 	inf.log = log
-	inf.indexes[NamespaceIndex] = &index[T]{
-		fn:     func(obj T) []string { return []string{obj.Meta().Namespace} },
-		values: map[string]map[apis.Key]struct{}{},
-	}
+	inf.indexes[NamespaceIndex] = &index[T]{byNamespace: true, values: map[string]map[apis.Key]struct{}{}}
 	for _, ix := range opts.Indexes {
 		// A duplicate name in Options is a programming error: keep the first.
 		if _, ok := inf.indexes[ix.Name]; !ok {
@@ -375,23 +373,39 @@ func (inf *Informer[T]) advance(rev int64) {
 }
 
 func (x *index[T]) add(k apis.Key, obj T) {
+	if x.byNamespace {
+		x.addValue(k, obj.Meta().Namespace)
+		return
+	}
 	for _, v := range x.fn(obj) {
-		set := x.values[v]
-		if set == nil {
-			set = map[apis.Key]struct{}{}
-			x.values[v] = set
-		}
-		set[k] = struct{}{}
+		x.addValue(k, v)
 	}
 }
 
+func (x *index[T]) addValue(k apis.Key, v string) {
+	set := x.values[v]
+	if set == nil {
+		set = map[apis.Key]struct{}{}
+		x.values[v] = set
+	}
+	set[k] = struct{}{}
+}
+
 func (x *index[T]) remove(k apis.Key, obj T) {
+	if x.byNamespace {
+		x.removeValue(k, obj.Meta().Namespace)
+		return
+	}
 	for _, v := range x.fn(obj) {
-		if set := x.values[v]; set != nil {
-			delete(set, k)
-			if len(set) == 0 {
-				delete(x.values, v)
-			}
+		x.removeValue(k, v)
+	}
+}
+
+func (x *index[T]) removeValue(k apis.Key, v string) {
+	if set := x.values[v]; set != nil {
+		delete(set, k)
+		if len(set) == 0 {
+			delete(x.values, v)
 		}
 	}
 }

@@ -39,6 +39,9 @@ func (s *ObjectStore) shared(k *apis.KindInfo, key string, data []byte, rev int6
 	s.decMu.RLock()
 	e, ok := s.decCache[key]
 	s.decMu.RUnlock()
+	if ok && e.modRevision == rev && len(e.data) == len(data) && unsafe.SliceData(e.data) == unsafe.SliceData(data) {
+		return e.obj, nil // the very bytes decoded before: the common case of a KV that shares its values
+	}
 	if ok && e.modRevision == rev && bytes.Equal(e.data, data) {
 		if unsafe.SliceData(e.data) != unsafe.SliceData(data) {
 			// Keep the KV's copy of the bytes (which it keeps anyway)
