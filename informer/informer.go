@@ -63,8 +63,10 @@ type Options[T apis.Object] struct {
 // reconciles the cache with the list, telling handlers only of real changes
 // (so each sees every final state, none twice). Reads are served from memory.
 //
-// Cached objects are shared by every reader and handler: never modify one
-// (copy it first).
+// Cached objects are shared by every reader and handler, and over a store
+// that is a store.SharedLister (an ObjectStore) with the store's own decoded
+// objects, which is what makes the cache cheap: never modify one (copy it
+// first with apis.DeepCopy). With a Transform the cache holds copies.
 type Informer[T apis.Object] struct {
 	typed store.Typed[T]
 	opts  Options[T]

@@ -44,6 +44,15 @@
 // List's Revision is gap-free; an update that makes an object leave a
 // watch's selectors arrives as DELETED, one that makes it enter as ADDED.
 //
+// Decoded objects. The store decodes each stored value (key, mod revision)
+// once and keeps the newest decoded state of up to Options.DecodedCacheSize
+// keys (about a million by default), as the kube-apiserver's watch cache
+// does: a write primes it, and Get, List and Watch of an unchanged object
+// then cost a deep copy (apis.DeepCopy) instead of a decode. Every object
+// returned still belongs to the caller. ListShared (SharedLister) skips even
+// the copy, for read-only caches such as informers: its items are the
+// store's own and must never be modified.
+//
 // Sentinel errors: test with errors.Is. ErrNotFound, ErrAlreadyExists,
 // ErrConflict (read again and retry), ErrCompacted (relist), ErrInvalid (its
 // *InvalidError carries field errors: FieldErrors(err)), ErrTooLarge,
