@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/fields"
@@ -247,14 +248,8 @@ func (inf *Informer[T]) replace(items []T, rev int64) {
 			}
 		}
 	}
-	inf.advance(rev)
 	inf.mu.Unlock()
 
-	select {
-	case <-inf.synced:
-	default:
-		close(inf.synced)
-	}
 	for _, c := range changes {
 		for _, r := range inf.handlers {
 			switch {
@@ -266,6 +261,16 @@ func (inf *Informer[T]) replace(items []T, rev int64) {
 				r.h.OnDelete(c.old)
 			}
 		}
+	}
+	// Advance only once the handlers have been told: a caller of
+	// WaitForRevision then sees the cache and every handler at rev.
+	inf.mu.Lock()
+	inf.advance(rev)
+	inf.mu.Unlock()
+	select {
+	case <-inf.synced:
+	default:
+		close(inf.synced)
 	}
 }
 
@@ -289,8 +294,12 @@ func (inf *Informer[T]) apply(ev store.TypedEvent[T]) {
 	} else {
 		inf.store(k, old, had, obj)
 	}
-	inf.advance(ev.Revision)
 	inf.mu.Unlock()
+	defer func() { // after the handlers, as in replace
+		inf.mu.Lock()
+		inf.advance(ev.Revision)
+		inf.mu.Unlock()
+	}()
 
 	for _, r := range inf.handlers {
 		switch {
@@ -416,7 +425,8 @@ func (inf *Informer[T]) Revision() int64 {
 }
 
 // WaitForRevision blocks until the cache reflects revision rev (the revision
-// of a write, read from its resourceVersion), for read-your-writes, or until
+// of a write, read from its resourceVersion) and every handler has been told
+// of the changes up to it, for read-your-writes, or until
 // ctx ends. Revisions of other kinds are reached through the store's
 // periodic bookmarks.
 func (inf *Informer[T]) WaitForRevision(ctx context.Context, rev int64) error {
@@ -487,4 +497,23 @@ func (inf *Informer[T]) ByIndex(name, value string) ([]T, error) {
 		out = append(out, inf.items[k])
 	}
 	return out, nil
+}
+
+// RegisterMetrics registers the informer's cache-size gauge,
+// informer_cached_objects{group,kind}, into reg; it is computed at scrape
+// time.
+func (inf *Informer[T]) RegisterMetrics(reg prometheus.Registerer) error {
+	var group, kind string
+	if k := inf.typed.Kind(); k != nil {
+		group, kind = k.GVK.Group, k.GVK.Kind
+	}
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "informer_cached_objects",
+		Help:        "Number of objects in the informer's cache",
+		ConstLabels: prometheus.Labels{"group": group, "kind": kind},
+	}, func() float64 { return float64(inf.Len()) })
+	if err := reg.Register(g); err != nil {
+		return fmt.Errorf("informer: register metrics for %s: %w", kind, err)
+	}
+	return nil
 }
