@@ -98,9 +98,18 @@ func TestFencedWrites(t *testing.T) {
 					_, err := widgets.Create(ctx, &Widget{ObjectMeta: apis.ObjectMeta{Namespace: "default", Name: "x"}}, store.WriteOptions{Fence: old, DryRun: d})
 					return err
 				},
-				"update":       func(d bool) error { _, err := widgets.Update(ctx, upd, store.WriteOptions{Fence: old, DryRun: d}); return err },
-				"updateStatus": func(d bool) error { _, err := widgets.UpdateStatus(ctx, stat, store.WriteOptions{Fence: old, DryRun: d}); return err },
-				"delete":       func(d bool) error { _, err := widgets.Delete(ctx, key, store.DeleteOptions{Fence: old, DryRun: d}); return err },
+				"update": func(d bool) error {
+					_, err := widgets.Update(ctx, upd, store.WriteOptions{Fence: old, DryRun: d})
+					return err
+				},
+				"updateStatus": func(d bool) error {
+					_, err := widgets.UpdateStatus(ctx, stat, store.WriteOptions{Fence: old, DryRun: d})
+					return err
+				},
+				"delete": func(d bool) error {
+					_, err := widgets.Delete(ctx, key, store.DeleteOptions{Fence: old, DryRun: d})
+					return err
+				},
 			} {
 				for _, dry := range []bool{false, true} {
 					err := write(dry)
