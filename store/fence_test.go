@@ -189,3 +189,30 @@ func TestFenceIsCheckedInTheTxn(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkUpdateFenced measures what a fence costs a conditional update on
+// the memory KV: one more read and one more compare in the Txn.
+func BenchmarkUpdateFenced(b *testing.B) {
+	for _, fenced := range []bool{false, true} {
+		b.Run(fmt.Sprintf("fenced=%v", fenced), func(b *testing.B) {
+			s, _ := openStore(b, store.Options{})
+			ctx := context.Background()
+			var opts store.WriteOptions
+			if fenced {
+				g, err := store.For[*Gadget](s).Create(ctx, &Gadget{ObjectMeta: apis.ObjectMeta{Name: "fence"}}, store.WriteOptions{})
+				require.NoError(b, err)
+				opts.Fence = &store.Fence{GVK: storetest.GadgetGVK, Key: apis.Key{Name: "fence"}, ResourceVersion: g.ResourceVersion}
+			}
+			widgets := store.For[*Widget](s)
+			w, err := widgets.Create(ctx, benchWidget("a"), opts)
+			require.NoError(b, err)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				w.Spec.Replicas = int32(i + 1)
+				if w, err = widgets.Update(ctx, w, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
