@@ -35,6 +35,10 @@ func (s *ObjectStore) Delete(ctx context.Context, gvk apis.GroupVersionKind, key
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		fence, err := s.fenceCompare(ctx, k, key, opts.Fence)
+		if err != nil {
+			return nil, err
+		}
 		cur, curKV, err := s.read(ctx, k, key, 0)
 		if err != nil {
 			return nil, err
@@ -65,7 +69,7 @@ func (s *ObjectStore) Delete(ctx context.Context, gvk apis.GroupVersionKind, key
 			if opts.DryRun {
 				return cur, nil
 			}
-			txn = Txn{If: []Compare{{Key: kvKey, ModRevision: curKV.ModRevision}}, Then: []Op{Delete(kvKey)}}
+			txn = Txn{If: append([]Compare{{Key: kvKey, ModRevision: curKV.ModRevision}}, fence...), Then: []Op{Delete(kvKey)}}
 		case deleteMark:
 			data, err := s.encode(k, next)
 			if err != nil {
@@ -77,10 +81,13 @@ func (s *ObjectStore) Delete(ctx context.Context, gvk apis.GroupVersionKind, key
 			if opts.DryRun {
 				return s.decode(k, kvKey, data, curKV.ModRevision)
 			}
-			txn = Txn{If: []Compare{{Key: kvKey, ModRevision: curKV.ModRevision}}, Then: []Op{Put(kvKey, data)}}
+			txn = Txn{If: append([]Compare{{Key: kvKey, ModRevision: curKV.ModRevision}}, fence...), Then: []Op{Put(kvKey, data)}}
 		}
 		rev, err := s.kv.Txn(ctx, txn)
 		if errors.Is(err, ErrConflict) {
+			if ferr := s.fenceFailed(ctx, k, key, opts.Fence); ferr != nil {
+				return nil, ferr
+			}
 			continue // preconditions are checked again on the fresh read
 		}
 		if err != nil {

@@ -153,7 +153,11 @@ func (s *ObjectStore) create(ctx context.Context, k *apis.KindInfo, obj apis.Obj
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		txn := Txn{If: []Compare{{Key: kvKey}}, Then: []Op{Put(kvKey, data)}}
+		fence, err := s.fenceCompare(ctx, k, key, opts.Fence)
+		if err != nil {
+			return nil, err
+		}
+		txn := Txn{If: append([]Compare{{Key: kvKey}}, fence...), Then: []Op{Put(kvKey, data)}}
 		if k.Namespaced() {
 			// The compare on the namespace's revision makes a concurrent
 			// namespace delete (or mark) fail this create instead of racing it.
@@ -173,6 +177,9 @@ func (s *ObjectStore) create(ctx context.Context, k *apis.KindInfo, obj apis.Obj
 		}
 		rev, err := s.kv.Txn(ctx, txn)
 		if errors.Is(err, ErrConflict) {
+			if ferr := s.fenceFailed(ctx, k, key, opts.Fence); ferr != nil {
+				return nil, ferr
+			}
 			if _, _, rerr := s.read(ctx, k, key, 0); rerr == nil {
 				return nil, fmt.Errorf("%w: %s %q", ErrAlreadyExists, k.GroupResource(), key)
 			} else if !errors.Is(rerr, ErrNotFound) {
@@ -288,6 +295,10 @@ func (s *ObjectStore) update(ctx context.Context, in apis.Object, opts WriteOpti
 				return nil, err
 			}
 		}
+		fence, err := s.fenceCompare(ctx, k, key, opts.Fence)
+		if err != nil {
+			return nil, err
+		}
 		cur, curKV, err := s.read(ctx, k, key, 0)
 		if err != nil {
 			return nil, err
@@ -324,8 +335,11 @@ func (s *ObjectStore) update(ctx context.Context, in apis.Object, opts WriteOpti
 		if deleteNow {
 			op = Delete(kvKey)
 		}
-		rev, err := s.kv.Txn(ctx, Txn{If: []Compare{{Key: kvKey, ModRevision: curKV.ModRevision}}, Then: []Op{op}})
+		rev, err := s.kv.Txn(ctx, Txn{If: append([]Compare{{Key: kvKey, ModRevision: curKV.ModRevision}}, fence...), Then: []Op{op}})
 		if errors.Is(err, ErrConflict) {
+			if ferr := s.fenceFailed(ctx, k, key, opts.Fence); ferr != nil {
+				return nil, ferr
+			}
 			if wantRV != 0 {
 				return nil, conflictf(k, key, "the object has been modified since resourceVersion %d; read it again and retry", wantRV)
 			}

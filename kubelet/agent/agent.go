@@ -72,6 +72,11 @@ type Options struct {
 	RuntimeVersion string
 	// Labels are added to the Node.
 	Labels map[string]string
+	// Informers, if set, supplies the ConfigMap, Secret and Service informers
+	// (informer.Shared), which the caller starts with Informers.Start: agents
+	// in one process (simulated nodes) then share one watch per kind instead
+	// of one each. Nil: the agent runs its own.
+	Informers *informer.Factory
 }
 
 // Version is the kubelet version the agent reports.
@@ -145,9 +150,13 @@ func New(nodeName string, s store.Store, rt kubelet.Runtime, opts Options) (*Age
 	a.pods = informer.New[*core.Pod](s, informer.Options[*core.Pod]{
 		Fields: fields.OneTermEqual("spec.nodeName", nodeName), Logger: opts.Logger,
 	})
-	a.configMaps = informer.New[*core.ConfigMap](s, informer.Options[*core.ConfigMap]{Logger: opts.Logger})
-	a.secrets = informer.New[*core.Secret](s, informer.Options[*core.Secret]{Logger: opts.Logger})
-	a.services = informer.New[*core.Service](s, informer.Options[*core.Service]{Logger: opts.Logger})
+	if f := opts.Informers; f != nil {
+		a.configMaps, a.secrets, a.services = informer.Shared[*core.ConfigMap](f), informer.Shared[*core.Secret](f), informer.Shared[*core.Service](f)
+	} else {
+		a.configMaps = informer.New[*core.ConfigMap](s, informer.Options[*core.ConfigMap]{Logger: opts.Logger})
+		a.secrets = informer.New[*core.Secret](s, informer.Options[*core.Secret]{Logger: opts.Logger})
+		a.services = informer.New[*core.Service](s, informer.Options[*core.Service]{Logger: opts.Logger})
+	}
 	a.events = newRecorder(s, nodeName, a.clock)
 	a.probes = newProber(a)
 	a.ctrl = reconcile.NewController("kubelet-"+nodeName, reconcile.Func(a.syncPod), reconcile.Options{
@@ -202,9 +211,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	run(func(ctx context.Context) { _ = a.pods.Run(ctx) })
-	run(func(ctx context.Context) { _ = a.configMaps.Run(ctx) })
-	run(func(ctx context.Context) { _ = a.secrets.Run(ctx) })
-	run(func(ctx context.Context) { _ = a.services.Run(ctx) })
+	if a.opts.Informers == nil {
+		run(func(ctx context.Context) { _ = a.configMaps.Run(ctx) })
+		run(func(ctx context.Context) { _ = a.secrets.Run(ctx) })
+		run(func(ctx context.Context) { _ = a.services.Run(ctx) })
+	}
 	run(a.nodeLoop)
 	run(a.leaseLoop)
 	run(a.relistLoop)

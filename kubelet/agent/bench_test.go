@@ -14,6 +14,7 @@ import (
 	"github.com/gantry-sdk/gantry/apis/builtin"
 	"github.com/gantry-sdk/gantry/apis/coordination"
 	"github.com/gantry-sdk/gantry/apis/core"
+	"github.com/gantry-sdk/gantry/informer"
 	"github.com/gantry-sdk/gantry/kubelet/cri/critest"
 	"github.com/gantry-sdk/gantry/kubelet/fake"
 	"github.com/gantry-sdk/gantry/store"
@@ -172,18 +173,20 @@ func simulateNodes(b *testing.B, n int) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	defer func() { cancel(); wg.Wait() }()
 	m := MachineFunc(func() (MachineInfo, error) { return testMachine(), nil })
+	shared := informer.NewFactory(s, informer.FactoryOptions{})
 	cpu0, start := cpuTime(), time.Now()
 	for i := range n {
 		node := fmt.Sprintf("sim-%04d", i)
-		a, err := New(node, s, fake.New(fake.Options{Images: []string{"app:v1"}}), Options{Machine: m, RootDir: b.TempDir(), Workers: 1})
+		a, err := New(node, s, fake.New(fake.Options{Images: []string{"app:v1"}}), Options{Machine: m, RootDir: b.TempDir(), Workers: 1, Informers: shared})
 		if err != nil {
 			b.Fatal(err)
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = a.Run(ctx) }()
 	}
+	shared.Start(ctx)
+	defer func() { cancel(); wg.Wait(); shared.Wait() }()
 	for {
 		l, err := store.For[*coordination.Lease](s).List(ctx, store.ListOptions{Namespace: "kube-node-lease"})
 		if err != nil {

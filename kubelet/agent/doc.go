@@ -18,7 +18,8 @@
 //     Created, Started, Killing, BackOff, Unhealthy). A periodic relist of the
 //     runtime notices exits. Deletion stops containers gracefully (SIGTERM,
 //     deletionGracePeriodSeconds, SIGKILL) and then deletes the object with
-//     grace 0.
+//     grace 0. A pod that finished (Succeeded, Failed) keeps its stopped
+//     sandbox, containers and logs until its object is deleted.
 //   - Configuration: env, envFrom and valueFrom (configMapKeyRef, secretKeyRef,
 //     fieldRef, resourceFieldRef), service variables, ConfigMap, Secret,
 //     downward API and emptyDir volumes (rewritten in place through an atomic
@@ -27,6 +28,10 @@
 //   - Static pods from a manifest directory, mirrored into the store; container
 //     logs over HTTP (LogsHandler); a restarted agent adopts what the runtime
 //     runs (labels on sandboxes and containers) and restarts nothing.
+//
+// Many agents in one process (simulated nodes) share their ConfigMap, Secret
+// and Service informers through Options.Informers; each keeps its own pod
+// informer.
 //
 // Time comes from Options.Clock; under testing/synctest the wall clock is
 // fake, which is how the tests run minutes of back-off in milliseconds.
