@@ -101,7 +101,11 @@ func (c Codec) Decode(data []byte) (Object, []Warning, error) {
 
 // DecodeInto decodes one document of data into obj, whose Go type fixes the
 // kind: the document's apiVersion and kind, when present, must name the same.
+// On error obj may be partly filled.
 func (c Codec) DecodeInto(data []byte, obj Object) ([]Warning, error) {
+	if v := reflect.ValueOf(obj); obj == nil || v.Kind() != reflect.Pointer || v.IsNil() {
+		return nil, fmt.Errorf("%w: cannot decode into %T", ErrUnknownKind, obj)
+	}
 	docs, err := splitDocuments(data)
 	if err != nil {
 		return nil, err

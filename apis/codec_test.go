@@ -348,6 +348,11 @@ func TestDecodeInto(t *testing.T) {
 	require.Len(t, warns, 1)
 	assert.Equal(t, "extra", warns[0].Field)
 
+	_, err = c.DecodeInto([]byte("size: 1\n"), (*codecGadget)(nil))
+	assert.ErrorIs(t, err, ErrUnknownKind)
+	_, err = c.DecodeInto([]byte("size: 1\n"), nil)
+	assert.ErrorIs(t, err, ErrUnknownKind)
+
 	var v2 codecGadgetV2
 	_, err = c.DecodeInto([]byte("apiVersion: example.com/v1\nkind: Gadget\n"), &v2)
 	assert.ErrorIs(t, err, ErrUnknownKind)

@@ -1,9 +1,6 @@
 package apis
 
-import (
-	"regexp"
-	"strings"
-)
+import "strings"
 
 // Syntax checks shared by validation and selectors. Each returns the reasons a
 // value is invalid, in Kubernetes' wording; nil means valid.
@@ -15,12 +12,53 @@ const (
 	qualifiedNameMax    = 63
 )
 
-var (
-	dns1123LabelRe     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	dns1123SubdomainRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	qualifiedNameRe    = regexp.MustCompile(`^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`)
-	labelValueRe       = regexp.MustCompile(`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
-)
+// The checks below are hand-written scanners equivalent to Kubernetes'
+// regular expressions (kept in the comments); they run on every field of
+// every write, where the regexp engine cost most of a Pod's validation.
+
+func isLowerAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+
+func isAlnum(c byte) bool { return isLowerAlnum(c) || 'A' <= c && c <= 'Z' }
+
+// isDNS1123LabelSyntax: ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$
+func isDNS1123LabelSyntax(v string) bool {
+	if v == "" || !isLowerAlnum(v[0]) || !isLowerAlnum(v[len(v)-1]) {
+		return false
+	}
+	for i := 1; i < len(v)-1; i++ {
+		if c := v[i]; c != '-' && !isLowerAlnum(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// isDNS1123SubdomainSyntax: labels of isDNS1123LabelSyntax joined by '.'.
+func isDNS1123SubdomainSyntax(v string) bool {
+	for {
+		label, rest, more := strings.Cut(v, ".")
+		if !isDNS1123LabelSyntax(label) {
+			return false
+		}
+		if !more {
+			return true
+		}
+		v = rest
+	}
+}
+
+// isNameSyntax: ^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$
+func isNameSyntax(v string) bool {
+	if v == "" || !isAlnum(v[0]) || !isAlnum(v[len(v)-1]) {
+		return false
+	}
+	for i := 1; i < len(v)-1; i++ {
+		if c := v[i]; c != '-' && c != '_' && c != '.' && !isAlnum(c) {
+			return false
+		}
+	}
+	return true
+}
 
 // IsDNS1123Label checks an RFC 1123 label: at most 63 lower-case alphanumerics
 // or '-', starting and ending with an alphanumeric (Namespace, Service names).
@@ -29,7 +67,7 @@ func IsDNS1123Label(v string) []string {
 	if len(v) > dns1123LabelMax {
 		errs = append(errs, "must be no more than 63 characters")
 	}
-	if !dns1123LabelRe.MatchString(v) {
+	if !isDNS1123LabelSyntax(v) {
 		errs = append(errs, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')")
 	}
 	return errs
@@ -42,7 +80,7 @@ func IsDNS1123Subdomain(v string) []string {
 	if len(v) > dns1123SubdomainMax {
 		errs = append(errs, "must be no more than 253 characters")
 	}
-	if !dns1123SubdomainRe.MatchString(v) {
+	if !isDNS1123SubdomainSyntax(v) {
 		errs = append(errs, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com')")
 	}
 	return errs
@@ -69,7 +107,7 @@ func IsQualifiedName(v string) []string {
 	case len(name) > qualifiedNameMax:
 		errs = append(errs, "name part must be no more than 63 characters")
 	}
-	if name != "" && !qualifiedNameRe.MatchString(name) {
+	if name != "" && !isNameSyntax(name) {
 		errs = append(errs, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc')")
 	}
 	return errs
@@ -82,7 +120,7 @@ func IsValidLabelValue(v string) []string {
 	if len(v) > labelValueMax {
 		errs = append(errs, "must be no more than 63 characters")
 	}
-	if !labelValueRe.MatchString(v) {
+	if v != "" && !isNameSyntax(v) {
 		errs = append(errs, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345')")
 	}
 	return errs

@@ -5,8 +5,9 @@ import "github.com/gantry-sdk/gantry/apis"
 // Handler receives an informer's changes, in order, one call at a time per
 // handler. Objects are the cached ones: they are shared, so do not modify
 // them. On delete, obj is the last state the informer knew (never a
-// tombstone). Handlers should be quick (enqueue a key); a slow handler delays
-// only itself, not the cache.
+// tombstone). Handlers run on the informer's goroutine, so keep them quick
+// (enqueue a key): a slow handler delays the informer. A handler must not
+// call the informer's AddHandler or AddIndex.
 type Handler[T apis.Object] interface {
 	OnAdd(obj T)
 	OnUpdate(old, obj T)

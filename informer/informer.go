@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/fields"
@@ -62,8 +63,10 @@ type Options[T apis.Object] struct {
 // reconciles the cache with the list, telling handlers only of real changes
 // (so each sees every final state, none twice). Reads are served from memory.
 //
-// Cached objects are shared by every reader and handler: never modify one
-// (copy it first).
+// Cached objects are shared by every reader and handler, and over a store
+// that is a store.SharedLister (an ObjectStore) with the store's own decoded
+// objects, which is what makes the cache cheap: never modify one (copy it
+// first with apis.DeepCopy). With a Transform the cache holds copies.
 type Informer[T apis.Object] struct {
 	typed store.Typed[T]
 	opts  Options[T]
@@ -87,8 +90,9 @@ type registration[T apis.Object] struct{ h Handler[T] }
 
 // index maps values to the keys of the objects found under them.
 type index[T apis.Object] struct {
-	fn     func(T) []string
-	values map[string]map[apis.Key]struct{}
+	fn          func(T) []string
+	byNamespace bool // the built-in index: reads the namespace with no slice per object
+	values      map[string]map[apis.Key]struct{}
 }
 
 // New returns an informer of the objects of kind T in s. Call Run to fill it.
@@ -112,10 +116,7 @@ func New[T apis.Object](s store.Store, opts Options[T]) *Informer[T] {
 		log = log.WithValues("kind", k.GVK.Kind)
 	}
 	inf.log = log
-	inf.indexes[NamespaceIndex] = &index[T]{
-		fn:     func(obj T) []string { return []string{obj.Meta().Namespace} },
-		values: map[string]map[apis.Key]struct{}{},
-	}
+	inf.indexes[NamespaceIndex] = &index[T]{byNamespace: true, values: map[string]map[apis.Key]struct{}{}}
 	for _, ix := range opts.Indexes {
 		// A duplicate name in Options is a programming error: keep the first.
 		if _, ok := inf.indexes[ix.Name]; !ok {
@@ -187,9 +188,27 @@ func (inf *Informer[T]) Run(ctx context.Context) error {
 }
 
 func (inf *Informer[T]) list(ctx context.Context) error {
-	l, err := inf.typed.List(ctx, store.ListOptions{
-		Namespace: inf.opts.Namespace, Labels: inf.opts.Labels, Fields: inf.opts.Fields,
-	})
+	opts := store.ListOptions{Namespace: inf.opts.Namespace, Labels: inf.opts.Labels, Fields: inf.opts.Fields}
+	// The cache is read-only (see Informer), so it may hold the store's own
+	// decoded objects rather than copies: no copy per object, and no memory
+	// of its own for them. Not with a Transform, which may modify objects.
+	if sl, ok := inf.typed.Store().(store.SharedLister); ok && inf.opts.Transform == nil && inf.typed.Kind() != nil {
+		l, err := sl.ListShared(ctx, inf.typed.Kind().GVK, opts)
+		if err != nil {
+			return fmt.Errorf("informer: list: %w", err)
+		}
+		items := make([]T, len(l.Items))
+		for i, o := range l.Items {
+			obj, ok := o.(T)
+			if !ok {
+				return fmt.Errorf("informer: list of %s got a %T from the store", inf.typed.Kind().GVK.Kind, o)
+			}
+			items[i] = obj
+		}
+		inf.replace(items, l.Revision)
+		return nil
+	}
+	l, err := inf.typed.List(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("informer: list: %w", err)
 	}
@@ -226,6 +245,9 @@ func (inf *Informer[T]) replace(items []T, rev int64) {
 	seen := make(map[apis.Key]struct{}, len(items))
 
 	inf.mu.Lock()
+	if len(inf.items) == 0 && len(items) > 0 {
+		inf.items = make(map[apis.Key]T, len(items)) // first list: no rehashing as it fills
+	}
 	for _, obj := range items {
 		obj = inf.transform(obj)
 		k := apis.KeyOf(obj)
@@ -247,14 +269,8 @@ func (inf *Informer[T]) replace(items []T, rev int64) {
 			}
 		}
 	}
-	inf.advance(rev)
 	inf.mu.Unlock()
 
-	select {
-	case <-inf.synced:
-	default:
-		close(inf.synced)
-	}
 	for _, c := range changes {
 		for _, r := range inf.handlers {
 			switch {
@@ -266,6 +282,16 @@ func (inf *Informer[T]) replace(items []T, rev int64) {
 				r.h.OnDelete(c.old)
 			}
 		}
+	}
+	// Advance only once the handlers have been told: a caller of
+	// WaitForRevision then sees the cache and every handler at rev.
+	inf.mu.Lock()
+	inf.advance(rev)
+	inf.mu.Unlock()
+	select {
+	case <-inf.synced:
+	default:
+		close(inf.synced)
 	}
 }
 
@@ -289,8 +315,12 @@ func (inf *Informer[T]) apply(ev store.TypedEvent[T]) {
 	} else {
 		inf.store(k, old, had, obj)
 	}
-	inf.advance(ev.Revision)
 	inf.mu.Unlock()
+	defer func() { // after the handlers, as in replace
+		inf.mu.Lock()
+		inf.advance(ev.Revision)
+		inf.mu.Unlock()
+	}()
 
 	for _, r := range inf.handlers {
 		switch {
@@ -345,23 +375,39 @@ func (inf *Informer[T]) advance(rev int64) {
 }
 
 func (x *index[T]) add(k apis.Key, obj T) {
+	if x.byNamespace {
+		x.addValue(k, obj.Meta().Namespace)
+		return
+	}
 	for _, v := range x.fn(obj) {
-		set := x.values[v]
-		if set == nil {
-			set = map[apis.Key]struct{}{}
-			x.values[v] = set
-		}
-		set[k] = struct{}{}
+		x.addValue(k, v)
 	}
 }
 
+func (x *index[T]) addValue(k apis.Key, v string) {
+	set := x.values[v]
+	if set == nil {
+		set = map[apis.Key]struct{}{}
+		x.values[v] = set
+	}
+	set[k] = struct{}{}
+}
+
 func (x *index[T]) remove(k apis.Key, obj T) {
+	if x.byNamespace {
+		x.removeValue(k, obj.Meta().Namespace)
+		return
+	}
 	for _, v := range x.fn(obj) {
-		if set := x.values[v]; set != nil {
-			delete(set, k)
-			if len(set) == 0 {
-				delete(x.values, v)
-			}
+		x.removeValue(k, v)
+	}
+}
+
+func (x *index[T]) removeValue(k apis.Key, v string) {
+	if set := x.values[v]; set != nil {
+		delete(set, k)
+		if len(set) == 0 {
+			delete(x.values, v)
 		}
 	}
 }
@@ -416,7 +462,8 @@ func (inf *Informer[T]) Revision() int64 {
 }
 
 // WaitForRevision blocks until the cache reflects revision rev (the revision
-// of a write, read from its resourceVersion), for read-your-writes, or until
+// of a write, read from its resourceVersion) and every handler has been told
+// of the changes up to it, for read-your-writes, or until
 // ctx ends. Revisions of other kinds are reached through the store's
 // periodic bookmarks.
 func (inf *Informer[T]) WaitForRevision(ctx context.Context, rev int64) error {
@@ -487,4 +534,23 @@ func (inf *Informer[T]) ByIndex(name, value string) ([]T, error) {
 		out = append(out, inf.items[k])
 	}
 	return out, nil
+}
+
+// RegisterMetrics registers the informer's cache-size gauge,
+// informer_cached_objects{group,kind}, into reg; it is computed at scrape
+// time.
+func (inf *Informer[T]) RegisterMetrics(reg prometheus.Registerer) error {
+	var group, kind string
+	if k := inf.typed.Kind(); k != nil {
+		group, kind = k.GVK.Group, k.GVK.Kind
+	}
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "informer_cached_objects",
+		Help:        "Number of objects in the informer's cache",
+		ConstLabels: prometheus.Labels{"group": group, "kind": kind},
+	}, func() float64 { return float64(inf.Len()) })
+	if err := reg.Register(g); err != nil {
+		return fmt.Errorf("informer: register metrics for %s: %w", kind, err)
+	}
+	return nil
 }

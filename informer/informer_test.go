@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -210,6 +212,15 @@ func TestInformerListsThenWatches(t *testing.T) {
 	assert.Empty(t, problems)
 	assert.Equal(t, versions(inf.List()), mv)
 	assert.ErrorIs(t, inf.Run(t.Context()), ErrAlreadyRunning)
+
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, inf.RegisterMetrics(reg))
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP informer_cached_objects Number of objects in the informer's cache
+# TYPE informer_cached_objects gauge
+informer_cached_objects{group="example.com",kind="Widget"} 2
+`)))
+	assert.Error(t, inf.RegisterMetrics(reg), "registering twice fails")
 }
 
 func names(ws []*widget) []string {
@@ -347,7 +358,7 @@ func TestInformerConvergesUnderChurn(t *testing.T) {
 
 			ctx := t.Context()
 			live := map[string]*widget{}
-			for i := range 1500 {
+			for i := range 1000 {
 				name := "w" + strconv.Itoa(rng.IntN(60))
 				ns := []string{"default", "kube-system"}[rng.IntN(2)]
 				k := ns + "/" + name

@@ -31,8 +31,8 @@ var (
 // Apply is incremental: each change upserts or deletes one service, keyed by
 // its Frontend; services not named are left as they are. Changes are applied
 // in order; a failing batch returns an error and the datapath keeps every change
-// that was applied before the failing one (its Table says which), so the caller
-// retries the rest. Sync is the full resync: afterwards the datapath holds
+// that was applied before the failing one (the implementations' Table method
+// says which), so retrying the batch, or a Sync, completes it. Sync is the full resync: afterwards the datapath holds
 // exactly the given services (it computes the difference with what it holds and
 // applies only that). Neither ever exposes a half-written service to traffic.
 type Datapath interface {

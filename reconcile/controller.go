@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -65,6 +66,7 @@ type Controller struct {
 	mu      sync.Mutex
 	sources []Source
 	started bool
+	ready   atomic.Bool // sources synced, workers running
 }
 
 // NewController returns a controller called name (it labels logs and
@@ -134,6 +136,8 @@ func (c *Controller) Run(ctx context.Context) error {
 	if m := c.metrics; m != nil {
 		m.maxConcurrent.Set(float64(c.opts.Workers))
 	}
+	c.ready.Store(true)
+	defer c.ready.Store(false)
 	var wg sync.WaitGroup
 	for range c.opts.Workers {
 		wg.Go(func() {

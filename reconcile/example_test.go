@@ -68,8 +68,9 @@ func (r websiteReconciler) Reconcile(ctx context.Context, key apis.Key) (reconci
 // Website when the Website or one of its Pages changes.
 func Example() {
 	scheme := apis.NewScheme()
-	apis.MustRegister[core.Namespace](scheme, apis.Kind[*core.Namespace]{
-		GroupVersionKind: apis.GroupVersionKind{Version: "v1", Kind: "Namespace"}, Scope: apis.ClusterScoped})
+	if err := core.AddToScheme(scheme); err != nil { // the built-in kinds, Namespace among them
+		panic(err)
+	}
 	apis.MustRegister[Website](scheme, apis.Kind[*Website]{GroupVersionKind: websiteGVK})
 	apis.MustRegister[Page](scheme, apis.Kind[*Page]{
 		GroupVersionKind: apis.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Page"}})

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"math"
+	"runtime"
 	"sync"
 	"time"
 
@@ -49,8 +50,10 @@ type QueueOptions struct {
 // concurrent use. Its zero value is not usable: call NewQueue.
 type Queue[K comparable] struct {
 	mu      sync.Mutex
-	cond    sync.Cond // signalled when ready gains an entry or the queue shuts down
-	entries map[K]*entry[K]
+	cond    sync.Cond       // signalled when ready gains an entry or the queue shuts down
+	entries map[K]*entry[K] // queued, in-flight and idle keys
+	active  int             // entries queued or in flight
+	idle    int             // entries kept idle after Done, for reuse
 	ready   ring[K]
 	free    []*entry[K]
 
@@ -75,7 +78,7 @@ type Queue[K comparable] struct {
 	bucket              *rate.Limiter
 }
 
-// entry is the state of a key that is queued or in flight.
+// entry is the state of a key that is queued, in flight, or idle (state 0).
 type entry[K comparable] struct {
 	key       K
 	state     uint8
@@ -139,6 +142,13 @@ func (q *Queue[K]) addLocked(key K) {
 		e = q.newEntry(key)
 		e.state = stateQueued
 		q.entries[key] = e
+		q.active++
+		q.ready.push(e)
+		q.cond.Signal()
+	case e.state == 0: // idle: kept from an earlier Done
+		e.state = stateQueued
+		q.idle--
+		q.active++
 		q.ready.push(e)
 		q.cond.Signal()
 	case e.state&(stateQueued|stateDirty) != 0:
@@ -153,6 +163,33 @@ func (q *Queue[K]) addLocked(key K) {
 	}
 }
 
+// maxIdle is how many idle entries a queue keeps before it sweeps them.
+const maxIdle = 1024
+
+// sweepLocked drops the idle entries.
+func (q *Queue[K]) sweepLocked() {
+	if q.active == 0 {
+		for _, e := range q.entries {
+			q.release(e)
+		}
+		clear(q.entries)
+	} else {
+		for k, e := range q.entries {
+			if e.state == 0 {
+				delete(q.entries, k)
+				q.release(e)
+			}
+		}
+	}
+	q.idle = 0
+}
+
+func (q *Queue[K]) release(e *entry[K]) {
+	var zero K
+	e.key, e.state = zero, 0
+	q.free = append(q.free, e)
+}
+
 func (q *Queue[K]) newEntry(key K) *entry[K] {
 	if n := len(q.free); n > 0 {
 		e := q.free[n-1]
@@ -163,11 +200,22 @@ func (q *Queue[K]) newEntry(key K) *entry[K] {
 	return &entry[K]{key: key}
 }
 
+// getSpins is how many times Get yields before it parks.
+const getSpins = 4
+
 // Get blocks until a key is ready and hands it out; the caller must call
 // Done(key) when finished with it. ok is false once the queue is shut down
 // (after ShutDownWithDrain, once every remaining key was handed out).
 func (q *Queue[K]) Get() (key K, ok bool) {
 	q.mu.Lock()
+	// A worker that finds the queue empty yields a few times before it
+	// parks: under load the next key usually arrives within a scheduling
+	// quantum, and parking and waking a goroutine costs more than that.
+	for spin := 0; q.ready.len() == 0 && !q.shuttingDown && spin < getSpins; spin++ {
+		q.mu.Unlock()
+		runtime.Gosched()
+		q.mu.Lock()
+	}
 	for q.ready.len() == 0 && !q.shuttingDown {
 		q.cond.Wait()
 	}
@@ -208,10 +256,14 @@ func (q *Queue[K]) Done(key K) {
 		if e.state&stateDirty != 0 && q.metrics != nil {
 			q.metrics.depth.Dec() // dropped by ShutDown
 		}
-		delete(q.entries, key)
-		var zero K
-		e.key, e.state = zero, 0
-		q.free = append(q.free, e)
+		// Keep the entry, idle: keys recur, and reusing it saves an insert
+		// and a delete per item. Idle entries are swept in batches.
+		e.state = 0
+		q.active--
+		q.idle++
+		if q.idle > maxIdle && q.idle > q.active {
+			q.sweepLocked()
+		}
 		q.checkDrainedLocked()
 	}
 	q.mu.Unlock()
@@ -383,6 +435,7 @@ func (q *Queue[K]) shutDownLocked(drain bool) {
 		for q.ready.len() > 0 {
 			e := q.ready.pop()
 			delete(q.entries, e.key)
+			q.active--
 			if q.metrics != nil {
 				q.metrics.depth.Dec()
 			}
@@ -393,7 +446,7 @@ func (q *Queue[K]) shutDownLocked(drain bool) {
 }
 
 func (q *Queue[K]) checkDrainedLocked() {
-	if !q.shuttingDown || len(q.entries) != 0 {
+	if !q.shuttingDown || q.active != 0 {
 		return
 	}
 	select {

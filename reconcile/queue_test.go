@@ -371,3 +371,40 @@ workqueue_unfinished_work_seconds{name="q"} 3
 		assert.Error(t, err, "registering twice into one registry fails")
 	})
 }
+
+// TestQueueSweepsIdleKeys: finished keys are kept for reuse, but never more
+// than a bounded number, and a swept key behaves as new.
+func TestQueueSweepsIdleKeys(t *testing.T) {
+	q := NewQueue[int](QueueOptions{})
+	defer q.ShutDown()
+	const n = 10 * maxIdle
+	for i := range n {
+		q.Add(i)
+		if i%3 == 0 {
+			q.Add(i) // de-duplicated
+		}
+		k, ok := q.Get()
+		require.True(t, ok)
+		require.Equal(t, i, k)
+		q.Done(k)
+		q.mu.Lock()
+		require.LessOrEqual(t, len(q.entries), maxIdle+1)
+		require.Equal(t, 0, q.active)
+		q.mu.Unlock()
+	}
+	// Keys idle, swept, or never seen all queue once.
+	for _, k := range []int{n - 1, 0, n + 5} {
+		q.Add(k)
+		q.Add(k)
+		assert.Equal(t, 1, q.Len())
+		got, _ := q.Get()
+		assert.Equal(t, k, got)
+		q.Add(k) // while in flight
+		q.Done(k)
+		assert.Equal(t, 1, q.Len())
+		got, _ = q.Get()
+		q.Done(got)
+		assert.Equal(t, 0, q.Len())
+	}
+	require.NoError(t, q.ShutDownWithDrain(t.Context()), "idle entries do not hold up a drain")
+}

@@ -105,21 +105,33 @@ func BenchmarkGet(b *testing.B) {
 	})
 }
 
+// BenchmarkUpdate measures conditional updates that change the spec (a
+// generation bump) and ones that change only a label, as controllers often do.
 func BenchmarkUpdate(b *testing.B) {
-	s, _ := openStore(b, store.Options{})
-	widgets := store.For[*Widget](s)
-	ctx := context.Background()
-	w, err := widgets.Create(ctx, benchWidget("a"), store.WriteOptions{})
-	require.NoError(b, err)
-	b.ReportAllocs()
-	done := cpuPerOp(b)
-	for b.Loop() {
-		w.Spec.Replicas++
-		if w, err = widgets.Update(ctx, w, store.WriteOptions{}); err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range []struct {
+		name   string
+		change func(w *Widget, i int)
+	}{
+		{"spec", func(w *Widget, i int) { w.Spec.Replicas = int32(i) }},
+		{"labels", func(w *Widget, i int) { w.Labels["rev"] = strconv.Itoa(i) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s, _ := openStore(b, store.Options{})
+			widgets := store.For[*Widget](s)
+			ctx := context.Background()
+			w, err := widgets.Create(ctx, benchWidget("a"), store.WriteOptions{})
+			require.NoError(b, err)
+			b.ReportAllocs()
+			done := cpuPerOp(b)
+			for i := 0; b.Loop(); i++ {
+				c.change(w, i+1)
+				if w, err = widgets.Update(ctx, w, store.WriteOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			done()
+		})
 	}
-	done()
 }
 
 // BenchmarkList10kLabelSelector lists 10,000 widgets of which 1 in 10

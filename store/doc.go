@@ -34,6 +34,17 @@
 // Options.Validating admission, and honours DryRun; encoded objects above
 // Options.MaxObjectSize (1.5 MiB) fail with ErrTooLarge.
 //
+// Fencing. WriteOptions.Fence and DeleteOptions.Fence name an object and the
+// resourceVersion it must still have: the store adds a compare on that
+// object's mod revision to the write's own transaction, so the write and the
+// check are atomic on every KV (memory and etcd alike). Once the fence object
+// has been written since, the write fails with ErrFenced and changes nothing
+// (a dry run fails the same way). Leader election (reconcile/leader) hands
+// its leader a fence that its successor invalidates before doing anything:
+//
+//	_, err := s.Update(ctx, obj, store.WriteOptions{Fence: leader.FenceFrom(ctx)})
+//	if errors.Is(err, store.ErrFenced) { return } // deposed: stop, do not retry
+//
 // Keys are <KeyPrefix>/<group>/<resource>/<namespace>/<name> ("core" for the
 // core group, no namespace segment for cluster-scoped kinds). Values are the
 // objects' JSON (Options.Codec), without resourceVersion.
@@ -44,8 +55,18 @@
 // List's Revision is gap-free; an update that makes an object leave a
 // watch's selectors arrives as DELETED, one that makes it enter as ADDED.
 //
+// Decoded objects. The store decodes each stored value (key, mod revision)
+// once and keeps the newest decoded state of up to Options.DecodedCacheSize
+// keys (about a million by default), as the kube-apiserver's watch cache
+// does: a write primes it, and Get, List and Watch of an unchanged object
+// then cost a deep copy (apis.DeepCopy) instead of a decode. Every object
+// returned still belongs to the caller. ListShared (SharedLister) skips even
+// the copy, for read-only caches such as informers: its items are the
+// store's own and must never be modified.
+//
 // Sentinel errors: test with errors.Is. ErrNotFound, ErrAlreadyExists,
-// ErrConflict (read again and retry), ErrCompacted (relist), ErrInvalid (its
+// ErrConflict (read again and retry), ErrFenced (deposed leader: stop; not an
+// ErrConflict, and never retried inside the store), ErrCompacted (relist), ErrInvalid (its
 // *InvalidError carries field errors: FieldErrors(err)), ErrTooLarge,
 // ErrDenied (admission), ErrClosed, and apis.ErrUnknownKind for a kind the
 // scheme does not have. Every error names the resource and key.

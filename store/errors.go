@@ -15,6 +15,11 @@ var (
 	// ErrConflict: a compare or a resourceVersion precondition did not hold;
 	// read again and retry.
 	ErrConflict = errors.New("store: conflict")
+	// ErrFenced: the write carried a Fence (WriteOptions.Fence,
+	// DeleteOptions.Fence) whose object has changed since: it was made on
+	// behalf of a leader that has been deposed. Distinct from ErrConflict on
+	// purpose: reading again and retrying cannot help; stop.
+	ErrFenced = errors.New("store: fenced")
 	// ErrAlreadyExists: a create found the object already there.
 	ErrAlreadyExists = errors.New("store: already exists")
 	// ErrCompacted: the revision asked for is older than the oldest kept; relist.

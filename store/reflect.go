@@ -64,12 +64,12 @@ func copyField(dst, src apis.Object, name string) error {
 	return nil
 }
 
-// specBytes encodes obj without its TypeMeta, ObjectMeta and Status: what
-// is left is what the generation counts changes of.
-func specBytes(k *apis.KindInfo, obj apis.Object) ([]byte, error) {
+// specOnly returns a shallow copy of obj's struct without its TypeMeta,
+// ObjectMeta and Status: what is left is what the generation counts changes of.
+func specOnly(k *apis.KindInfo, obj apis.Object) (reflect.Value, error) {
 	v, ok := structOf(obj)
 	if !ok {
-		return nil, fmt.Errorf("store: %T is not a pointer to a struct", obj)
+		return reflect.Value{}, fmt.Errorf("store: %T is not a pointer to a struct", obj)
 	}
 	cp := reflect.New(v.Type()).Elem()
 	cp.Set(v) // shallow: only fields of the copy are cleared below
@@ -84,18 +84,31 @@ func specBytes(k *apis.KindInfo, obj apis.Object) ([]byte, error) {
 			cp.Field(i).SetZero()
 		}
 	}
-	return json.Marshal(cp.Addr().Interface())
+	return cp, nil
 }
 
-// specChanged reports whether obj differs from old outside metadata and status.
+// specChanged reports whether obj differs from old outside metadata and
+// status, as stored: equal values are unchanged, and values that differ only
+// in ways the encoding does not show (a nil and an empty slice) are too.
 func specChanged(k *apis.KindInfo, obj, old apis.Object) (bool, error) {
-	a, err := specBytes(k, obj)
+	a, err := specOnly(k, obj)
 	if err != nil {
 		return false, err
 	}
-	b, err := specBytes(k, old)
+	b, err := specOnly(k, old)
 	if err != nil {
 		return false, err
 	}
-	return !bytes.Equal(a, b), nil
+	if reflect.DeepEqual(a.Interface(), b.Interface()) {
+		return false, nil
+	}
+	ja, err := json.Marshal(a.Addr().Interface())
+	if err != nil {
+		return false, err
+	}
+	jb, err := json.Marshal(b.Addr().Interface())
+	if err != nil {
+		return false, err
+	}
+	return !bytes.Equal(ja, jb), nil
 }

@@ -125,6 +125,9 @@ type WatchEvent struct {
 type WriteOptions struct {
 	// DryRun runs defaulting, validation and admission but stores nothing.
 	DryRun bool
+	// Fence, if set, makes the write fail with ErrFenced, atomically, unless
+	// the fence object is still at its ResourceVersion (see Fence).
+	Fence *Fence
 }
 
 // PropagationPolicy says what happens to an object's dependents on delete.
@@ -157,4 +160,6 @@ type DeleteOptions struct {
 	// whose deletion is graceful (pods).
 	GracePeriodSeconds *int64
 	DryRun             bool
+	// Fence, as in WriteOptions.
+	Fence *Fence
 }

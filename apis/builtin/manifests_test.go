@@ -2,7 +2,6 @@ package builtin_test
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,23 +85,9 @@ func readFile(t *testing.T, path string) []byte {
 	return b
 }
 
-func TestValidManifestsDecodeDefaultAndValidate(t *testing.T) {
-	s, err := builtin.NewScheme()
-	require.NoError(t, err)
-	for _, name := range []string{"deployment-by-get-o-yaml.yaml", "deployment-gobackend.yaml", "pod-configmap-volume.yaml", "service-nodeport.yaml"} {
-		t.Run(name, func(t *testing.T) {
-			docs := splitDocuments(readManifest(t, name))
-			require.NotEmpty(t, docs)
-			for _, doc := range docs {
-				obj, k, err := decode(t, s, doc)
-				require.NoError(t, err)
-				errs := admit(k, obj)
-				assert.Empty(t, errs, "%s %s: %v", k.GVK.Kind, obj.Meta().Name, errs)
-			}
-		})
-	}
-}
-
+// TestManifestContents checks what defaulting makes of the shared manifests'
+// values; apis/manifests_test.go checks that they decode and validate, and
+// that each document of invalid.yaml names its field.
 func TestManifestContents(t *testing.T) {
 	s, err := builtin.NewScheme()
 	require.NoError(t, err)
@@ -156,44 +141,6 @@ func TestManifestContents(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, admit(k, obj))
 	assert.Equal(t, int32(31000), obj.(*core.Service).Spec.Ports[0].NodePort)
-}
-
-func TestInvalidManifestNamesEachField(t *testing.T) {
-	s, err := builtin.NewScheme()
-	require.NoError(t, err)
-	docs := splitDocuments(readManifest(t, "invalid.yaml"))
-	require.Len(t, docs, 4)
-	want := []struct {
-		kind   string
-		fields []string
-	}{
-		{"Deployment", []string{"metadata.name", "spec.replicas", "spec.template.metadata.labels"}},
-		// targetPort defaults to the (invalid) port, so it is reported too, as Kubernetes does.
-		{"Service", []string{"spec.ports[0].port", "spec.ports[0].targetPort", "spec.ports[0].nodePort"}},
-		{"Pod", []string{"spec.containers"}},
-	}
-	for i, w := range want {
-		t.Run(w.kind, func(t *testing.T) {
-			obj, k, err := decode(t, s, docs[i])
-			require.NoError(t, err)
-			errs := admit(k, obj)
-			require.NotEmpty(t, errs)
-			var got []string
-			for _, e := range errs {
-				got = append(got, e.Field)
-			}
-			for _, f := range w.fields {
-				assert.Contains(t, got, f, "errors: %v", errs)
-			}
-			assert.Len(t, got, len(w.fields), "exactly the seeded faults: %v", errs)
-		})
-	}
-	t.Run("Widget", func(t *testing.T) {
-		_, _, err := decode(t, s, docs[3])
-		require.Error(t, err)
-		assert.True(t, errors.Is(err, apis.ErrUnknownKind))
-		assert.Contains(t, err.Error(), "Widget")
-	})
 }
 
 func TestSchemeRegistersEveryKind(t *testing.T) {

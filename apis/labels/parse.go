@@ -56,7 +56,7 @@ func isSpecial(c byte) bool {
 
 // lex splits s into tokens; it cannot fail, bad input shows up as unexpected tokens.
 func lex(s string) []token {
-	toks := make([]token, 0, len(s)/3+2) // about one token per three bytes in typical selectors
+	toks := make([]token, 0, len(s)/2+2) // typical selectors have fewer tokens than half their bytes
 	i := 0
 	for i < len(s) {
 		c := s[i]

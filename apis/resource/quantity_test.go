@@ -241,12 +241,15 @@ func FuzzParseQuantity(f *testing.F) {
 		if back.String() != out {
 			t.Fatalf("%q → %q → %q: not canonical", s, out, back.String())
 		}
-		// Adding and subtracting is exact.
-		sum := q
-		sum.Add(q)
-		sum.Sub(q)
-		if sum.Cmp(q) != 0 {
-			t.Fatalf("%q: q+q-q = %v", s, sum)
+		// Adding and subtracting is exact while q+q fits the int64 mantissa;
+		// beyond it Add documents rounding to 18 significant digits.
+		if q.value > math.MinInt64/2 && q.value < math.MaxInt64/2 {
+			sum := q
+			sum.Add(q)
+			sum.Sub(q)
+			if sum.Cmp(q) != 0 {
+				t.Fatalf("%q: q+q-q = %v", s, sum)
+			}
 		}
 	})
 }

@@ -72,3 +72,35 @@ func BenchmarkQueueAddGetDone(b *testing.B) {
 		wg.Wait()
 	})
 }
+
+// BenchmarkQueueSerial: one goroutine adds a batch of 64 distinct keys, then
+// gets and dones them: the queues' own cost, without goroutine hand-offs.
+func BenchmarkQueueSerial(b *testing.B) {
+	keys := benchKeys(64)
+	b.Run("impl=gantry", func(b *testing.B) {
+		q := reconcile.NewQueue[apis.Key](reconcile.QueueOptions{})
+		defer q.ShutDown()
+		for i := 0; i < b.N; i += len(keys) {
+			for _, k := range keys {
+				q.Add(k)
+			}
+			for range keys {
+				k, _ := q.Get()
+				q.Done(k)
+			}
+		}
+	})
+	b.Run("impl=client-go", func(b *testing.B) {
+		q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[apis.Key]())
+		defer q.ShutDown()
+		for i := 0; i < b.N; i += len(keys) {
+			for _, k := range keys {
+				q.Add(k)
+			}
+			for range keys {
+				k, _ := q.Get()
+				q.Done(k)
+			}
+		}
+	})
+}

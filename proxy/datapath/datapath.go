@@ -90,6 +90,8 @@ func New(ctx context.Context, log logr.Logger, opts Options) (proxy.Datapath, Ch
 
 // joined programs every change into both datapaths: the eBPF one translates
 // local sockets, the nftables one (ExternalOnly) NodePort packets from outside.
+// Each keeps its own Table, so when the second fails after the first applied,
+// the caller's retry (or Sync) is a no-op for the first and completes the second.
 type joined struct {
 	local    *ebpf.Datapath
 	external *nftables.Datapath

@@ -65,10 +65,11 @@ type svcState struct {
 }
 
 // famState holds one address family's maps and backend-set allocator.
-type famState[K comparable, B any] struct {
+type famState[K comparable, B, V any] struct {
 	services, backends, reverse *bpf.Map
 	key                         func(proxy.Frontend) K
 	backend                     func(netip.AddrPort) B
+	value                       func(svcValue, []netip.AddrPort) V
 	nextSet                     uint32
 	setsInUse                   map[uint32]struct{}
 	slots                       int // slots in use
@@ -76,7 +77,7 @@ type famState[K comparable, B any] struct {
 	maxSlots                    int
 }
 
-func (f *famState[K, B]) allocSet() uint32 {
+func (f *famState[K, B, V]) allocSet() uint32 {
 	for {
 		f.nextSet++
 		if f.nextSet == 0 {
@@ -96,8 +97,8 @@ type Datapath struct {
 	table    *proxy.Table
 	state    map[proxy.Frontend]svcState
 	nextID   uint32
-	v4       *famState[svcKey4, backend4]
-	v6       *famState[svcKey6, backend6]
+	v4       *famState[svcKey4, backend4, svcValue4]
+	v6       *famState[svcKey6, backend6, svcValue6]
 	affinity *bpf.Map
 	members  *bpf.Map
 	maps     []*bpf.Map
@@ -154,10 +155,10 @@ func New(opts Options) (_ *Datapath, err error) {
 	}
 	var m4, m6 progMaps
 	for _, s := range []spec{
-		{&m4.services, "gantry_svc4", bpf.Hash, 8, 32, opts.MaxServices},
+		{&m4.services, "gantry_svc4", bpf.Hash, 8, 32 + inlineMax*8, opts.MaxServices},
 		{&m4.backends, "gantry_be4", bpf.Hash, 8, 8, opts.MaxBackends},
 		{&m4.reverse, "gantry_rev4", bpf.LRUHash, 16, 8, opts.MaxReverse},
-		{&m6.services, "gantry_svc6", bpf.Hash, 20, 32, opts.MaxServices},
+		{&m6.services, "gantry_svc6", bpf.Hash, 20, 32 + inlineMax*20, opts.MaxServices},
 		{&m6.backends, "gantry_be6", bpf.Hash, 8, 20, opts.MaxBackends},
 		{&m6.reverse, "gantry_rev6", bpf.LRUHash, 32, 20, opts.MaxReverse},
 		{&d.affinity, "gantry_aff", bpf.LRUHash, 16, 32, opts.MaxAffinity},
@@ -169,10 +170,10 @@ func New(opts Options) (_ *Datapath, err error) {
 	}
 	m4.affinity, m4.members = d.affinity, d.members
 	m6.affinity, m6.members = d.affinity, d.members
-	d.v4 = &famState[svcKey4, backend4]{services: m4.services, backends: m4.backends, reverse: m4.reverse,
-		key: mkSvcKey4, backend: mkBackend4, setsInUse: map[uint32]struct{}{}, maxSlots: int(opts.MaxBackends)}
-	d.v6 = &famState[svcKey6, backend6]{services: m6.services, backends: m6.backends, reverse: m6.reverse,
-		key: mkSvcKey6, backend: mkBackend6, setsInUse: map[uint32]struct{}{}, maxSlots: int(opts.MaxBackends)}
+	d.v4 = &famState[svcKey4, backend4, svcValue4]{services: m4.services, backends: m4.backends, reverse: m4.reverse,
+		key: mkSvcKey4, backend: mkBackend4, value: mkValue4, setsInUse: map[uint32]struct{}{}, maxSlots: int(opts.MaxBackends)}
+	d.v6 = &famState[svcKey6, backend6, svcValue6]{services: m6.services, backends: m6.backends, reverse: m6.reverse,
+		key: mkSvcKey6, backend: mkBackend6, value: mkValue6, setsInUse: map[uint32]struct{}{}, maxSlots: int(opts.MaxBackends)}
 
 	for _, h := range hooks() {
 		m := m4
@@ -328,15 +329,15 @@ func (d *Datapath) apply(ctx context.Context, changes []proxy.ServiceChange, val
 // write the new backend slots under fresh set ids, add affinity members, flip
 // the service entries (one map update each), then delete what is no longer
 // referenced.
-func applyFamily[K comparable, B any](d *Datapath, f *famState[K, B], changes []proxy.ServiceChange) error {
+func applyFamily[K comparable, B, V any](d *Datapath, f *famState[K, B, V], changes []proxy.ServiceChange) error {
 	if len(changes) == 0 {
 		return nil
 	}
 	var (
-		slotKeys     = make([]backendKey, 0, 4*len(changes))
-		slotVals     = make([]B, 0, 4*len(changes))
+		slotKeys     = make([]backendKey, 0, len(changes))
+		slotVals     = make([]B, 0, len(changes))
 		svcKeys      = make([]K, 0, len(changes))
-		svcVals      = make([]svcValue, 0, len(changes))
+		svcVals      = make([]V, 0, len(changes))
 		svcDels      []K
 		oldSlots     []backendKey
 		memberAdd    []memberKey
@@ -374,7 +375,8 @@ func applyFamily[K comparable, B any](d *Datapath, f *famState[K, B], changes []
 		}
 		scratch = c.Service.AppendSlots(scratch[:0])
 		slots := scratch
-		if len(slots) > 0 {
+		st.count = uint32(len(slots))
+		if len(slots) > inlineMax {
 			st.set = f.allocSet()
 			newSets = append(newSets, st.set)
 			st.count = uint32(len(slots))
@@ -406,8 +408,8 @@ func applyFamily[K comparable, B any](d *Datapath, f *famState[K, B], changes []
 		}
 		newStates[i] = st
 		svcKeys = append(svcKeys, f.key(fe))
-		svcVals = append(svcVals, svcValue{SetID: st.set, Count: st.count, ID: st.id, Flags: flags,
-			Timeout: uint64(c.Service.EffectiveTimeout().Nanoseconds()), Rev: uint64(rev)})
+		svcVals = append(svcVals, f.value(svcValue{SetID: st.set, Count: st.count, ID: st.id, Flags: flags,
+			Timeout: uint64(c.Service.EffectiveTimeout().Nanoseconds()), Rev: uint64(rev)}, slots))
 	}
 	undoSets := func() {
 		for _, s := range newSets {
@@ -453,7 +455,7 @@ func applyFamily[K comparable, B any](d *Datapath, f *famState[K, B], changes []
 				}
 				for j := i; j < len(upserts); j++ {
 					st := upserts[j].state
-					if st.count > 0 {
+					if st.set != 0 {
 						delete(f.setsInUse, st.set)
 						batchDelete(f.backends, slotRange(st))
 					}
@@ -487,6 +489,9 @@ func changesUpserted(changes []proxy.ServiceChange, states []svcState) []upsert 
 }
 
 func slotRange(s svcState) []backendKey {
+	if s.set == 0 {
+		return nil
+	}
 	out := make([]backendKey, s.count)
 	for i := range out {
 		out[i] = backendKey{SetID: s.set, Slot: uint32(i)}
@@ -495,7 +500,7 @@ func slotRange(s svcState) []backendKey {
 }
 
 // commit records one programmed change in the state and the Table.
-func commit[K comparable, B any](d *Datapath, f *famState[K, B], c proxy.ServiceChange, old svcState, had bool, st svcState) {
+func commit[K comparable, B, V any](d *Datapath, f *famState[K, B, V], c proxy.ServiceChange, old svcState, had bool, st svcState) {
 	fe := c.Service.Frontend
 	if had {
 		f.release(old)
@@ -505,7 +510,9 @@ func commit[K comparable, B any](d *Datapath, f *famState[K, B], c proxy.Service
 		f.count--
 	} else {
 		d.state[fe] = st
-		f.slots += int(st.count)
+		if st.set != 0 {
+			f.slots += int(st.count)
+		}
 		if !had {
 			f.count++
 		}
@@ -513,8 +520,8 @@ func commit[K comparable, B any](d *Datapath, f *famState[K, B], c proxy.Service
 	d.table.Apply(c)
 }
 
-func (f *famState[K, B]) release(s svcState) {
-	if s.count > 0 {
+func (f *famState[K, B, V]) release(s svcState) {
+	if s.set != 0 {
 		delete(f.setsInUse, s.set)
 		f.slots -= int(s.count)
 	}

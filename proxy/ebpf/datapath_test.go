@@ -66,11 +66,17 @@ func TestConnectThroughVIP(t *testing.T) {
 }
 
 // A service replaced again and again while connections go on: every connect
-// reaches a backend of the old set or of the new one, never fails.
+// reaches a backend of the old set or of the new one, never fails, and each
+// set is reached.
 func TestReplacementIsAtomic(t *testing.T) {
 	d := newDatapath(t, ebpf.Options{})
+	// Two backends (inline in the service entry) and six (in the backend
+	// map): every replacement also switches representation.
 	a := []*proxytest.Server{proxytest.Serve(t, lo(2)), proxytest.Serve(t, lo(3))}
-	b := []*proxytest.Server{proxytest.Serve(t, lo(4)), proxytest.Serve(t, lo(5)), proxytest.Serve(t, lo(6))}
+	var b []*proxytest.Server
+	for i := range 6 {
+		b = append(b, proxytest.Serve(t, lo(byte(4+i))))
+	}
 	valid := map[netip.AddrPort]bool{}
 	for _, s := range append(append([]*proxytest.Server{}, a...), b...) {
 		valid[s.Addr] = true
@@ -83,6 +89,7 @@ func TestReplacementIsAtomic(t *testing.T) {
 		stop  atomic.Bool
 		wg    sync.WaitGroup
 		conns atomic.Int64
+		seen  sync.Map
 		bad   = make(chan error, 1)
 	)
 	for range 2 {
@@ -102,10 +109,22 @@ func TestReplacementIsAtomic(t *testing.T) {
 					return
 				}
 				conns.Add(1)
+				seen.Store(got, true)
 			}
 		}()
 	}
-	for i := range 400 {
+	reached := func(ss []*proxytest.Server) bool {
+		for _, s := range ss {
+			if _, ok := seen.Load(s.Addr); ok {
+				return true
+			}
+		}
+		return false
+	}
+	// At least 400 replacements, and on until connections reached both sets
+	// (bounded, for a very slow machine).
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; i < 400 || (!(reached(a) && reached(b)) && time.Now().Before(deadline)); i++ {
 		require.NoError(t, d.Apply(ctx, []proxy.ServiceChange{{Service: proxy.Service{Frontend: vip, Backends: sets[i%2]}}}))
 	}
 	stop.Store(true)
@@ -116,6 +135,7 @@ func TestReplacementIsAtomic(t *testing.T) {
 	default:
 	}
 	assert.Positive(t, conns.Load())
+	assert.True(t, reached(a) && reached(b), "connections reached both sets")
 }
 
 func TestUDPPerSocket(t *testing.T) {

@@ -28,12 +28,47 @@ type svcKey6 struct {
 // so replacing the entry switches a service from one backend set to another
 // atomically.
 type svcValue struct {
-	SetID   uint32 // backend slots are (SetID, 0..Count-1)
+	SetID   uint32 // backend slots are (SetID, 0..Count-1); 0: inline backends
 	Count   uint32 // 0: no backend, connects fail with EPERM
 	ID      uint32 // stable for the frontend's life: keys affinity and membership
 	Flags   uint32
 	Timeout uint64 // affinity timeout, ns
 	Rev     uint64 // proxy.Table revision of the change that wrote the entry
+}
+
+// inlineMax is how many backends a service entry carries itself: a service
+// with at most this many slots needs no backend-map entries, so programming it
+// is one map update and replacing it is trivially atomic.
+const inlineMax = 4
+
+type svcValue4 struct {
+	svcValue
+	Inline [inlineMax]backend4
+}
+
+type svcValue6 struct {
+	svcValue
+	Inline [inlineMax]backend6
+}
+
+func mkValue4(h svcValue, slots []netip.AddrPort) svcValue4 {
+	v := svcValue4{svcValue: h}
+	if len(slots) <= inlineMax {
+		for i, a := range slots {
+			v.Inline[i] = mkBackend4(a)
+		}
+	}
+	return v
+}
+
+func mkValue6(h svcValue, slots []netip.AddrPort) svcValue6 {
+	v := svcValue6{svcValue: h}
+	if len(slots) <= inlineMax {
+		for i, a := range slots {
+			v.Inline[i] = mkBackend6(a)
+		}
+	}
+	return v
 }
 
 type backendKey struct {

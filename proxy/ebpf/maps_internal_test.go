@@ -71,19 +71,21 @@ func TestMapsFollowTable(t *testing.T) {
 		assert.Equal(t, v4, d.v4.count)
 		assert.Equal(t, v6, d.v6.count)
 	}
-	require.NoError(t, d.Sync(ctx, services(1000, 3, false)))
-	check(750, 250, 2250, 750, 0)
+	// Five backends: past inlineMax, so in the backend map.
+	require.NoError(t, d.Sync(ctx, services(1000, 5, false)))
+	check(750, 250, 3750, 1250, 0)
 	assert.Equal(t, 1000, d.Table().Len())
 
+	// Two backends: inline in the service entries; the slots are freed.
 	require.NoError(t, d.Sync(ctx, services(1000, 2, true)))
-	check(750, 250, 1500, 500, 2000)
+	check(750, 250, 0, 0, 2000)
 	rev := d.Table().Rev()
 
 	require.NoError(t, d.Sync(ctx, services(1000, 2, true)), "no change")
 	assert.Equal(t, rev, d.table.Rev())
 
-	require.NoError(t, d.Sync(ctx, services(500, 1, false)))
-	check(375, 125, 375, 125, 0)
+	require.NoError(t, d.Sync(ctx, services(500, 6, false)))
+	check(375, 125, 2250, 750, 0)
 
 	require.NoError(t, d.Sync(ctx, nil))
 	check(0, 0, 0, 0, 0)

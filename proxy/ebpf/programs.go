@@ -35,6 +35,7 @@ const (
 	svcID      = 8
 	svcFlags   = 12
 	svcTimeout = 16
+	svcInline  = 32 // inlineMax backends, each laid out as a backend value
 	affPort    = 16
 	affTS      = 24
 )
@@ -93,9 +94,11 @@ func stackPtr(reg asm.Register, off int16) asm.Instructions {
 // address that is not a service is left alone) and 0 to fail it with EPERM when
 // the service has no backend.
 //
-// The lookup of the service and its backend runs at most twice: a connect that
-// read a service entry just before the datapath replaced it may find the old
-// backend slots already deleted, and then reads the new entry.
+// A service of at most inlineMax slots carries its backends in its own entry;
+// a larger one names a set of slots in the backend map. The lookup of the
+// service and its backend runs at most twice: a connect that read a service
+// entry just before the datapath replaced it may find the old backend slots
+// already deleted, and then reads the new entry.
 //
 // Registers: R6 context, R7 service value, R8 backend (or affinity) value,
 // R9 backend count.
@@ -174,7 +177,16 @@ func translateProgram(f family, m progMaps, perSocket bool) asm.Instructions {
 		}
 		emit(
 			asm.Mod.Reg(asm.R0, asm.R9),
-			asm.StoreMem(asm.RFP, stBeKey+4, asm.R0, asm.Word),
+			// Up to inlineMax backends live in the service entry itself.
+			asm.JGT.Imm(asm.R9, inlineMax, p+"slots"),
+			asm.JGT.Imm(asm.R0, inlineMax-1, "deny"), // never taken; bounds R0 for the verifier
+			asm.Mul.Imm(asm.R0, int32(L+4)),
+			asm.Mov.Reg(asm.R8, asm.R7),
+			asm.Add.Reg(asm.R8, asm.R0),
+			asm.Add.Imm(asm.R8, svcInline),
+			asm.Ja.Label(p+"chosen"),
+
+			asm.StoreMem(asm.RFP, stBeKey+4, asm.R0, asm.Word).WithSymbol(p+"slots"),
 			asm.LoadMem(asm.R1, asm.R7, svcSetID, asm.Word),
 			asm.StoreMem(asm.RFP, stBeKey, asm.R1, asm.Word),
 			asm.LoadMapPtr(asm.R1, m.backends.FD()),
@@ -184,7 +196,7 @@ func translateProgram(f family, m progMaps, perSocket bool) asm.Instructions {
 			asm.FnMapLookupElem.Call(),
 			asm.JEq.Imm(asm.R0, 0, retry),
 			asm.Mov.Reg(asm.R8, asm.R0),
-			asm.LoadMem(asm.R1, asm.R7, svcFlags, asm.Word),
+			asm.LoadMem(asm.R1, asm.R7, svcFlags, asm.Word).WithSymbol(p+"chosen"),
 			asm.JSet.Imm(asm.R1, flagAffinity, p+"remember"),
 			asm.Ja.Label("rewrite_backend"),
 		)

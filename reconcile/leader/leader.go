@@ -128,13 +128,19 @@ func (e *Elector) Leader() string {
 // OnStoppedLeading; to campaign again, call Run again.
 func (e *Elector) Run(ctx context.Context) error {
 	e.opts.Metrics.SetLeader(e.key.String(), false)
-	for !e.tryAcquireOrRenew(ctx) {
+	var fence *store.Fence
+	for {
+		if e.tryAcquireOrRenew(ctx) {
+			if fence = e.writeFence(ctx); fence != nil {
+				break
+			}
+		}
 		if err := e.sleep(ctx, e.opts.RetryPeriod); err != nil {
 			return nil
 		}
 	}
-	e.log.Info("Acquired lease")
-	leaderCtx, cancel := context.WithCancel(ctx)
+	e.log.Info("Acquired lease", "fence", fence.ResourceVersion)
+	leaderCtx, cancel := context.WithCancel(context.WithValue(ctx, fenceKey{}, fence))
 	e.mu.Lock()
 	e.leading = true
 	e.mu.Unlock()
@@ -305,4 +311,66 @@ func (e *Elector) release() {
 	if _, err := e.leases.Update(ctx, &l, store.WriteOptions{}); err != nil {
 		e.log.Info("Failed to release lease", "error", err.Error())
 	}
+}
+
+// fenceKey is the context key of the leader's fence.
+type fenceKey struct{}
+
+// FenceFrom returns the fence of the leadership whose work runs with ctx (the
+// ctx given to OnStartedLeading, or one derived from it), or nil outside one.
+// Writes made on the leader's behalf carry it, so that the store rejects them
+// (store.ErrFenced) once another leader has taken over:
+//
+//	_, err := s.Update(ctx, obj, store.WriteOptions{Fence: leader.FenceFrom(ctx)})
+func FenceFrom(ctx context.Context) *store.Fence {
+	f, _ := ctx.Value(fenceKey{}).(*store.Fence)
+	return f
+}
+
+// FenceKey is the key of the Lease that fences the leader of the Lease at
+// key: "<name>-fence" beside it. It is written only when leadership changes,
+// unlike the lease, which every renewal rewrites.
+func FenceKey(key apis.Key) apis.Key {
+	return apis.Key{Namespace: key.Namespace, Name: key.Name + "-fence"}
+}
+
+// writeFence writes the fence Lease anew, right after the lease was
+// acquired and before any work starts, and returns the fence it makes; nil
+// if the write failed. The write is itself fenced by the lease record just
+// acquired: if the lease changed hands meanwhile, a late fence write of ours
+// cannot fence out the leader that took over.
+func (e *Elector) writeFence(ctx context.Context) *store.Fence {
+	e.mu.Lock()
+	acquired := e.observed
+	e.mu.Unlock()
+	leaseGVK := coordination.GroupVersion.WithKind("Lease")
+	opts := store.WriteOptions{Fence: &store.Fence{GVK: leaseGVK, Key: e.key, ResourceVersion: acquired.ResourceVersion}}
+	key := FenceKey(e.key)
+	id := e.identity
+	now := apis.MicroTime{Time: e.clock.Now()}
+	cur, err := e.leases.Get(ctx, key, store.GetOptions{})
+	var written *coordination.Lease
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		n := int32(0)
+		written, err = e.leases.Create(ctx, &coordination.Lease{
+			ObjectMeta: apis.ObjectMeta{Namespace: key.Namespace, Name: key.Name},
+			Spec:       coordination.LeaseSpec{HolderIdentity: &id, AcquireTime: &now, LeaseTransitions: &n},
+		}, opts)
+	case err == nil:
+		// The transition count changes on every write, so that the write
+		// is never a no-op that would leave the previous fence valid.
+		n := int32(1)
+		if cur.Spec.LeaseTransitions != nil {
+			n = *cur.Spec.LeaseTransitions + 1
+		}
+		cur.ResourceVersion = "" // unconditional: only the lease fence matters
+		cur.Spec.HolderIdentity, cur.Spec.AcquireTime, cur.Spec.LeaseTransitions = &id, &now, &n
+		written, err = e.leases.Update(ctx, cur, opts)
+	}
+	if err != nil {
+		e.log.V(1).Info("Failed to write the fence", "error", err.Error())
+		return nil
+	}
+	return &store.Fence{GVK: leaseGVK, Key: key, ResourceVersion: written.ResourceVersion}
 }

@@ -29,10 +29,8 @@ var leaseKey = apis.Key{Namespace: "kube-system", Name: "controller-manager"}
 
 func newStore(t *testing.T) store.Store {
 	s := apis.NewScheme()
-	require.NoError(t, apis.Register[core.Namespace](s, apis.Kind[*core.Namespace]{
-		GroupVersionKind: apis.GroupVersionKind{Version: "v1", Kind: "Namespace"}, Scope: apis.ClusterScoped}))
-	require.NoError(t, apis.Register[coordination.Lease](s, apis.Kind[*coordination.Lease]{
-		GroupVersionKind: apis.GroupVersionKind{Group: "coordination.k8s.io", Version: "v1", Kind: "Lease"}}))
+	require.NoError(t, core.AddToScheme(s))
+	require.NoError(t, coordination.AddToScheme(s))
 	kv := memory.New(memory.Options{})
 	t.Cleanup(func() { _ = kv.Close() })
 	os, err := store.New(kv, s, store.Options{})

@@ -193,8 +193,8 @@ func validate(txn store.Txn) error {
 // notifications (their period is the server's --watch-progress-notify-interval).
 // etcd sends those only once the store has reached opts.FromRevision, so a
 // watch from a revision still to come sees progress only after it happens.
-// A watch from a revision still to come waits for it, as etcd does. The
-// watch requires a leader, so that a member cut off from its cluster
+// A watch from the next revision waits for it; one from further ahead
+// fails with store.ErrFutureRevision. The watch requires a leader, so that a member cut off from its cluster
 // ends its watches with an error instead of going quiet.
 func (kv *KV) Watch(ctx context.Context, prefix string, opts store.KVWatchOptions) iter.Seq2[store.Event, error] {
 	return func(yield func(store.Event, error) bool) {
@@ -209,6 +209,23 @@ func (kv *KV) Watch(ctx context.Context, prefix string, opts store.KVWatchOption
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		key, end := kv.keyRange(prefix)
+		if opts.FromRevision > 0 {
+			// etcd would wait for any future revision; the contract refuses
+			// one beyond the next, as Range does (a client ahead of the store
+			// has read from another one).
+			resp, err := kv.client.Get(ctx, key, clientv3.WithCountOnly(), clientv3.WithLimit(1))
+			if err != nil {
+				if ctx.Err() == nil {
+					yield(store.Event{}, kv.translate(err, "watch %q from revision %d", prefix, opts.FromRevision))
+				}
+				return
+			}
+			if current := resp.Header.Revision; opts.FromRevision > current+1 {
+				yield(store.Event{}, fmt.Errorf("etcd: watch %q from revision %d, current is %d: %w",
+					prefix, opts.FromRevision, current, store.ErrFutureRevision))
+				return
+			}
+		}
 		wopts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithPrevKV()}
 		if opts.FromRevision > 0 {
 			wopts = append(wopts, clientv3.WithRev(opts.FromRevision))

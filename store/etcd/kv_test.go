@@ -364,15 +364,15 @@ func TestWatchRevisionErrors(t *testing.T) {
 	r1 := put(t, kv, "k", "1")
 	r2 := put(t, kv, "k", "2")
 
-	// A revision still to come: the watch waits for it.
-	next := kv.Watch(ctx, "", store.KVWatchOptions{FromRevision: r2 + 2})
-	go func() {
-		put(t, kv, "k", "3")
-		put(t, kv, "k", "4")
-	}()
+	_, err := collect(t, kv.Watch(ctx, "", store.KVWatchOptions{FromRevision: r2 + 2}), 1)
+	require.ErrorIs(t, err, store.ErrFutureRevision)
+
+	// The next revision is not in the future: the watch waits for it.
+	next := kv.Watch(ctx, "", store.KVWatchOptions{FromRevision: r2 + 1})
+	go put(t, kv, "k", "3")
 	evs, err := collect(t, next, 1)
 	require.NoError(t, err)
-	require.Equal(t, r2+2, evs[0].Revision)
+	require.Equal(t, r2+1, evs[0].Revision)
 
 	require.NoError(t, kv.Compact(ctx, r2))
 	_, err = collect(t, kv.Watch(ctx, "", store.KVWatchOptions{FromRevision: r1}), 1)

@@ -16,9 +16,15 @@ type request struct {
 	compact int64 // a compaction instead of a Txn when > 0
 	rev     int64
 	err     error
-	done    chan struct{}
-	logged  []write // the effective writes, set by the committer
+	batch   *batchDone // closed when the batch holding this request is answered
+	logged  []write    // the effective writes, set by the committer
 }
+
+// batchDone is closed once every request of one batch has its answer: one
+// close wakes all of the batch's writers.
+type batchDone struct{ ch chan struct{} }
+
+func newBatchDone() *batchDone { return &batchDone{ch: make(chan struct{})} }
 
 // durability is the write path of a KV opened on a directory. Writers queue
 // requests; one committer goroutine takes every queued request at once,
@@ -34,8 +40,9 @@ type durability struct {
 	mu      sync.Mutex
 	queue   []*request
 	spare   []*request // the previous batch's slice, for reuse
-	busy    bool        // a commit is under way (by a writer or the committer)
-	idle    sync.Cond   // signalled when busy turns false
+	next    *batchDone // the batch the queue will be committed in
+	busy    bool       // a commit is under way (by a writer or the committer)
+	idle    sync.Cond  // signalled when busy turns false
 	closing bool
 	kick    chan struct{} // capacity 1: the committer has a queue to commit
 	stop    chan struct{} // closed by close
@@ -50,7 +57,7 @@ type durability struct {
 	snapMu       sync.Mutex
 }
 
-var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
+var requestPool = sync.Pool{New: func() any { return new(request) }}
 
 // Open returns a KV that keeps its state in dir (created if missing): it
 // recovers what dir holds, then logs every write there before acknowledging
@@ -116,6 +123,7 @@ func recoverKV(dir string, opts Options, lock *os.File) (*KV, error) {
 
 	d := &durability{dir: dir, lock: lock, kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	d.idle.L = &d.mu
+	d.next = newBatchDone()
 	if n := len(segments); n > 0 {
 		seq := segments[n-1]
 		path := filepath.Join(dir, segmentName(seq))
@@ -152,26 +160,36 @@ func (d *durability) submit(txn store.Txn, compact int64) (int64, error) {
 	d.mu.Lock()
 	if d.closing {
 		d.mu.Unlock()
-		*r = request{done: r.done}
+		*r = request{}
 		requestPool.Put(r)
 		return 0, store.ErrClosed
 	}
+	r.batch = d.next
 	d.queue = append(d.queue, r)
 	if !d.busy {
 		d.busy = true
-		batch := d.queue
-		d.queue = d.spare[:0]
+		batch, done := d.takeLocked()
 		d.mu.Unlock()
-		d.commit(batch)
+		d.commit(batch, done)
 		d.finish(batch)
 	} else {
 		d.mu.Unlock()
 	}
-	<-r.done
+	<-r.batch.ch
 	rev, err := r.rev, r.err
-	*r = request{done: r.done}
+	*r = request{}
 	requestPool.Put(r)
 	return rev, err
+}
+
+// takeLocked takes the queue as a batch, with the batchDone its requests
+// wait on; later requests go to a new one.
+func (d *durability) takeLocked() ([]*request, *batchDone) {
+	batch, done := d.queue, d.next
+	d.queue = d.spare[:0]
+	d.spare = nil
+	d.next = newBatchDone()
+	return batch, done
 }
 
 // finish ends a commit: the batch slice is kept for reuse, and the committer
@@ -211,10 +229,9 @@ func (d *durability) run() {
 				d.mu.Unlock()
 				break
 			}
-			batch := d.queue
-			d.queue = d.spare[:0]
+			batch, done := d.takeLocked()
 			d.mu.Unlock()
-			d.commit(batch)
+			d.commit(batch, done)
 			clear(batch)
 			d.mu.Lock()
 			d.spare = batch[:0]
@@ -224,12 +241,13 @@ func (d *durability) run() {
 }
 
 // commit applies, logs and acknowledges one batch.
-func (d *durability) commit(batch []*request) {
+func (d *durability) commit(batch []*request, done *batchDone) {
 	s := d.kv
 	s.mu.Lock()
-	if err := s.usable(); err != nil && !(errors.Is(err, store.ErrClosed)) {
+	if s.failed != nil { // closing is fine: Close waits for the queued writes
+		err := s.failed
 		s.mu.Unlock()
-		d.answer(batch, err)
+		d.answer(batch, done, err)
 		return
 	}
 	for _, r := range batch {
@@ -285,24 +303,24 @@ func (d *durability) commit(batch []*request) {
 		close(s.notify)
 		s.notify = make(chan struct{})
 		s.mu.Unlock()
-		d.answer(batch, s.failed)
+		d.answer(batch, done, s.failed)
 		return
 	}
 	if latest > s.visible {
 		s.publishLocked(latest)
 	}
 	s.mu.Unlock()
-	d.answer(batch, nil)
+	d.answer(batch, done, nil)
 	d.maybeRoll()
 }
 
-func (d *durability) answer(batch []*request, err error) {
-	for _, r := range batch {
-		if err != nil {
+func (d *durability) answer(batch []*request, done *batchDone, err error) {
+	if err != nil {
+		for _, r := range batch {
 			r.err = err
 		}
-		r.done <- struct{}{}
 	}
+	close(done.ch)
 }
 
 // maybeRoll starts a new segment when the current one is full, and a

@@ -108,4 +108,3 @@ func TestOpenLocked(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), dir)
 }
-

@@ -79,7 +79,6 @@ type KV struct {
 
 	log *durability // nil for a purely in-memory KV
 
-
 }
 
 var _ store.KV = (*KV)(nil)
@@ -309,7 +308,8 @@ func (s *KV) checkCompactLocked(rev int64) error {
 // read lock, so that a watcher far behind does not stall writers.
 const watchBatchRevisions = 512
 
-// Watch implements store.KV. Watchers pull from the revision log at their own
+// Watch implements store.KV. A watch from beyond the next revision yields
+// store.ErrFutureRevision. Watchers pull from the revision log at their own
 // pace: a slow consumer never blocks writers; it reads on from history, or
 // ends with store.ErrCompacted if history it still needed was compacted (then
 // relist and watch from the list's revision).
@@ -321,11 +321,15 @@ func (s *KV) Watch(ctx context.Context, prefix string, opts store.KVWatchOptions
 			return
 		}
 		s.mu.RLock()
-		next := opts.FromRevision
-		if next <= 0 {
-			next = s.visible + 1
-		}
+		next, visible := opts.FromRevision, s.visible
 		s.mu.RUnlock()
+		if next <= 0 {
+			next = visible + 1
+		}
+		if next > visible+1 {
+			yield(store.Event{}, fmt.Errorf("memory: watch %q from revision %d, current is %d: %w", prefix, next, visible, store.ErrFutureRevision))
+			return
+		}
 
 		var progress *time.Timer
 		var progressC <-chan time.Time
@@ -356,7 +360,7 @@ func (s *KV) Watch(ctx context.Context, prefix string, opts store.KVWatchOptions
 				next = to + 1
 			}
 			for _, ev := range buf {
-				if !yield(ev, nil) {
+				if ctx.Err() != nil || !yield(ev, nil) {
 					return
 				}
 			}
@@ -371,7 +375,7 @@ func (s *KV) Watch(ctx context.Context, prefix string, opts store.KVWatchOptions
 				return
 			case <-notify:
 			case <-progressC:
-				if !yield(store.Event{Type: store.EventProgress, Revision: next - 1}, nil) {
+				if !yield(store.Event{Type: store.EventProgress, Revision: min(next-1, visible)}, nil) {
 					return
 				}
 				progress.Reset(s.opts.ProgressInterval)

@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"context"
+	"strings"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -62,4 +63,48 @@ func TestClosed(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrClosed)
 	require.ErrorIs(t, kv.Compact(ctx, 1), store.ErrClosed)
 	require.NoError(t, kv.Close(), "Close twice is fine")
+}
+
+func TestLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T) *memory.KV
+	}{
+		{"InMemory", func(t *testing.T) *memory.KV {
+			kv := memory.New(memory.Options{})
+			t.Cleanup(func() { kv.Close() })
+			return kv
+		}},
+		{"Durable", func(t *testing.T) *memory.KV { return openDurable(t, t.TempDir(), memory.Options{}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kv := tc.open(t)
+			ctx := context.Background()
+			rev, err := kv.Txn(ctx, store.Txn{Then: []store.Op{store.Put("a", []byte("1"))}})
+			require.NoError(t, err)
+			big := strings.Repeat("k", memory.DefaultMaxKeyBytes+1)
+			for _, bad := range []struct {
+				txn  store.Txn
+				want error
+				says string
+			}{
+				{store.Txn{Then: []store.Op{store.Put(big, nil)}}, store.ErrTooLarge, "key of 4097 bytes exceeds 4096"},
+				{store.Txn{Then: []store.Op{store.Put("b", make([]byte, memory.DefaultMaxRequestBytes))}}, store.ErrTooLarge, "exceeds"},
+				{store.Txn{Then: []store.Op{store.Put("b", nil), store.Put("", nil)}}, store.ErrInvalid, "txn op 1: empty key"},
+				{store.Txn{If: []store.Compare{{Key: ""}}, Then: []store.Op{store.Put("b", nil)}}, store.ErrInvalid, "txn compare 0: empty key"},
+				{store.Txn{If: []store.Compare{{Key: "a", ModRevision: -1}}}, store.ErrInvalid, "negative mod revision"},
+			} {
+				_, err := kv.Txn(ctx, bad.txn)
+				require.ErrorIs(t, err, bad.want)
+				assert.Contains(t, err.Error(), bad.says)
+			}
+			_, err = kv.Range(ctx, "", store.RangeOptions{Limit: -1})
+			require.ErrorIs(t, err, store.ErrInvalid)
+			require.ErrorIs(t, kv.Compact(ctx, 0), store.ErrInvalid)
+			page, err := kv.Range(ctx, "", store.RangeOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, rev, page.Revision, "bad input changes nothing")
+			assert.Len(t, page.KVs, 1)
+		})
+	}
 }

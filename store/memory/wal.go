@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -309,11 +308,4 @@ func compactionRecord(rev int64) *walpb.Record {
 }
 
 // readAll reads a whole file.
-func readAll(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(f)
-}
+func readAll(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -78,8 +78,14 @@ func TestWatchDropResumeUnderChurn(t *testing.T) {
 		open func(t *testing.T) store.KV
 		revs int
 	}{
-		{"InMemory", func(t *testing.T) store.KV { kv := memory.New(memory.Options{}); t.Cleanup(func() { kv.Close() }); return kv }, 5000},
-		{"Durable", func(t *testing.T) store.KV { return openDurable(t, t.TempDir(), memory.Options{SnapshotBytes: 32 << 10}) }, 1000},
+		{"InMemory", func(t *testing.T) store.KV {
+			kv := memory.New(memory.Options{})
+			t.Cleanup(func() { kv.Close() })
+			return kv
+		}, 5000},
+		{"Durable", func(t *testing.T) store.KV {
+			return openDurable(t, t.TempDir(), memory.Options{SnapshotBytes: 32 << 10})
+		}, 1000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			kv := tc.open(t)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,6 +102,7 @@ var storeTests = []struct {
 	{"Watch/FieldSelectorTransitions", testWatchFieldTransitions},
 	{"Watch/Namespace", testWatchNamespace},
 	{"Watch/ObjectsAreOwned", testWatchObjectsAreOwned},
+	{"Watch/ResumeUnderChurn", testWatchResumeUnderChurn},
 	{"Watch/Bookmarks", testWatchBookmarks},
 	{"Watch/Compacted", testWatchCompacted},
 	{"Watch/UnknownKind", testWatchUnknownKind},
@@ -1368,6 +1370,83 @@ func testWatchObjectsAreOwned(t *testing.T, e *env) {
 		assert.Equal(t, "web", a.Labels["app"])
 		assert.Equal(t, []string{"example.com/f"}, a.Finalizers)
 		assert.Equal(t, int32(0), a.Spec.Replicas)
+	}
+}
+
+// A watcher that stops and resumes from the last revision it saw, at random
+// points while writers churn, sees exactly what an uninterrupted watcher sees:
+// every change once, in order.
+func testWatchResumeUnderChurn(t *testing.T, e *env) {
+	start := e.revision()
+	const ops = 150
+	done := make(chan error, 1)
+	go func() {
+		rng := rand.New(rand.NewPCG(1, 2))
+		for i := range ops {
+			name := fmt.Sprintf("c-%d", rng.IntN(8))
+			key := apis.Key{Namespace: "default", Name: name}
+			var err error
+			switch rng.IntN(3) {
+			case 0:
+				_, err = e.widgets.Create(e.ctx, widget("default", name, func(w *Widget) { w.Spec.Replicas = int32(i) }), store.WriteOptions{})
+			case 1:
+				_, err = e.widgets.Update(e.ctx, widget("default", name, func(w *Widget) { w.Spec.Replicas = int32(i) }), store.WriteOptions{})
+			case 2:
+				_, err = e.widgets.Delete(e.ctx, key, store.DeleteOptions{})
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrAlreadyExists) {
+				done <- err
+				return
+			}
+		}
+		_, err := e.widgets.Create(e.ctx, widget("default", "end"), store.WriteOptions{})
+		done <- err
+	}()
+
+	type seen struct {
+		rev      int64
+		typ      store.WatchEventType
+		name     string
+		replicas int32
+	}
+	// collect watches from rev, taking at most max events (0: all) before
+	// stopping, and reports whether it saw the end marker.
+	collect := func(rev int64, max int, into *[]seen) (int64, bool) {
+		ctx, cancel := context.WithTimeout(e.ctx, eventTimeout)
+		defer cancel()
+		n := 0
+		for ev, err := range e.s.Watch(ctx, WidgetGVK, store.WatchOptions{Revision: rev}) {
+			require.NoError(t, err)
+			w := ev.Object.(*Widget)
+			*into = append(*into, seen{ev.Revision, ev.Type, w.Name, w.Spec.Replicas})
+			rev = ev.Revision
+			if w.Name == "end" {
+				return rev, true
+			}
+			if n++; max > 0 && n == max {
+				return rev, false
+			}
+		}
+		t.Fatalf("watch from %d ended early", rev)
+		return rev, false
+	}
+	var resumed []seen
+	rng := rand.New(rand.NewPCG(3, 4))
+	rev := start
+	for resumes := 0; ; resumes++ {
+		require.Less(t, resumes, 10*ops, "no progress")
+		var end bool
+		if rev, end = collect(rev, 1+rng.IntN(10), &resumed); end {
+			break
+		}
+	}
+	require.NoError(t, <-done)
+	var whole []seen
+	collect(start, 0, &whole)
+	require.NotEmpty(t, whole)
+	assert.Equal(t, whole, resumed)
+	for i := 1; i < len(whole); i++ {
+		require.Greater(t, whole[i].rev, whole[i-1].rev, "revisions increase")
 	}
 }
 

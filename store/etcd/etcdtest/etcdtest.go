@@ -25,6 +25,8 @@ type Options struct {
 	NoFsync bool
 	// ProgressNotifyInterval is the period of watch progress notifications;
 	// 0 means 100ms (etcd's default, 10 minutes, is too slow for tests).
+	// etcd keeps it in a package variable: the last server started sets it
+	// for every server in the process.
 	ProgressNotifyInterval time.Duration
 	// StartTimeout bounds the wait for the server to become ready; 0 means 30s.
 	StartTimeout time.Duration
