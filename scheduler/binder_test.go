@@ -1,0 +1,49 @@
+package scheduler
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gantry-sdk/gantry/apis"
+	"github.com/gantry-sdk/gantry/apis/builtin"
+	"github.com/gantry-sdk/gantry/apis/core"
+	"github.com/gantry-sdk/gantry/store"
+	"github.com/gantry-sdk/gantry/store/memory"
+)
+
+func TestDefaultBinderComparesOnResourceVersion(t *testing.T) {
+	ctx := context.Background()
+	scheme, err := builtin.NewScheme()
+	require.NoError(t, err)
+	kv := memory.New(memory.Options{})
+	defer kv.Close()
+	s, err := store.New(kv, scheme, store.Options{})
+	require.NoError(t, err)
+	pods := store.For[*core.Pod](s)
+	created, err := pods.Create(ctx, mkPod("p", "", ""), store.WriteOptions{})
+	require.NoError(t, err)
+
+	// The status changes after the scheduler read the pod: the compare
+	// fails, the binder reads again and binds.
+	cp := *created
+	cp.Status.Message = "seen"
+	_, err = pods.UpdateStatus(ctx, &cp, store.WriteOptions{})
+	require.NoError(t, err)
+	b := NewDefaultBinder(s, nil)
+	require.True(t, b.Bind(ctx, nil, created, "n1").IsSuccess())
+	got, err := pods.Get(ctx, apis.Key{Namespace: "default", Name: "p"}, store.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "n1", got.Spec.NodeName)
+	cond := got.Status.GetPodCondition(core.PodScheduled)
+	require.NotNil(t, cond)
+	require.Equal(t, apis.ConditionTrue, cond.Status)
+
+	// Binding again to another node fails: nodeName is set once.
+	st := b.Bind(ctx, nil, created, "n2")
+	require.Equal(t, Error, st.Code())
+	require.Contains(t, st.Err().Error(), "already bound to n1")
+	// Binding to the same node is idempotent.
+	require.True(t, b.Bind(ctx, nil, created, "n1").IsSuccess())
+}
