@@ -177,8 +177,6 @@ func BenchmarkSchedulerEndToEnd(b *testing.B) {
 	b.ReportMetric(float64(benchPods*b.N)/cpu.Seconds(), "pods/cpu-s")
 }
 
-
-
 // cpuTime is the process's user+system CPU time: on a shared machine it is
 // a steadier measure of work than the wall clock.
 func cpuTime() time.Duration {
