@@ -40,8 +40,12 @@ type Kind[T Object] struct {
 	Scope      Scope
 	// Default fills unset fields in place; it runs before Validate on every write.
 	Default func(obj T)
-	// Validate checks a new object (metadata included) and reports every problem.
+	// Validate checks a new object (metadata included: call ValidateObjectMeta)
+	// and reports every problem. Without it, the kind's metadata is checked
+	// by ValidateObjectMeta with NameRule.
 	Validate func(obj T) field.ErrorList
+	// NameRule checks names when Validate is nil; IsDNS1123Subdomain by default.
+	NameRule NameFunc
 	// ValidateUpdate checks an update against the stored object (immutable fields);
 	// Validate also runs on updates.
 	ValidateUpdate func(obj, old T) field.ErrorList
@@ -61,6 +65,7 @@ type KindInfo struct {
 	goType     reflect.Type // the struct type, not the pointer
 	hasStatus  bool
 	defaultFn  func(Object)
+	nameRule   NameFunc
 	validateFn func(Object) field.ErrorList
 	updateFn   func(obj, old Object) field.ErrorList
 	fieldsFn   func(Object) map[string]string
@@ -95,10 +100,11 @@ func (k *KindInfo) Default(obj Object) {
 	}
 }
 
-// Validate checks a new object.
+// Validate checks a new object: the kind's Validate hook, or, for a kind
+// without one, its metadata (ValidateObjectMeta with the kind's NameRule).
 func (k *KindInfo) Validate(obj Object) field.ErrorList {
 	if k.validateFn == nil {
-		return nil
+		return ValidateObjectMeta(obj.Meta(), k.Namespaced(), k.nameRule, field.NewPath("metadata"))
 	}
 	return k.validateFn(obj)
 }
@@ -167,6 +173,10 @@ func Register[T any, PT interface {
 		ShortNames: append([]string(nil), k.ShortNames...),
 		Scope:      k.Scope,
 		goType:     t,
+		nameRule:   k.NameRule,
+	}
+	if info.nameRule == nil {
+		info.nameRule = IsDNS1123Subdomain
 	}
 	if info.Resource == "" {
 		info.Resource = Pluralize(k.Kind)
@@ -234,24 +244,18 @@ func (s *Scheme) Lookup(gvk GroupVersionKind) (*KindInfo, error) {
 
 // KindOf returns the kind of obj, found by its Go type (its TypeMeta may be empty).
 func (s *Scheme) KindOf(obj Object) (*KindInfo, error) {
-	t := reflect.TypeOf(obj)
-	if t == nil || t.Kind() != reflect.Pointer {
-		return nil, fmt.Errorf("%w: %T is not a pointer to a registered struct", ErrUnknownKind, obj)
-	}
-	s.mu.RLock()
-	k, ok := s.byType[t.Elem()]
-	s.mu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("%w: Go type %v", ErrUnknownKind, t.Elem())
-	}
-	return k, nil
+	return s.kindOfType(reflect.TypeOf(obj))
 }
 
 // KindFor returns the kind of the Go type T.
 func KindFor[T Object](s *Scheme) (*KindInfo, error) {
-	t := reflect.TypeFor[T]()
-	if t.Kind() != reflect.Pointer {
-		return nil, fmt.Errorf("%w: %v is not a pointer type", ErrUnknownKind, t)
+	return s.kindOfType(reflect.TypeFor[T]())
+}
+
+// kindOfType finds the kind whose pointer type is t.
+func (s *Scheme) kindOfType(t reflect.Type) (*KindInfo, error) {
+	if t == nil || t.Kind() != reflect.Pointer {
+		return nil, fmt.Errorf("%w: %v is not a pointer to a registered struct", ErrUnknownKind, t)
 	}
 	s.mu.RLock()
 	k, ok := s.byType[t.Elem()]

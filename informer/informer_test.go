@@ -381,6 +381,16 @@ func TestInformerConvergesUnderChurn(t *testing.T) {
 					require.NoError(t, err)
 					require.NoError(t, env.store.Compact(ctx, l.Revision))
 				}
+				if i%20 == 19 {
+					// Let the informer catch up now and then, so that its
+					// watches (and their drops) happen during the churn
+					// rather than only in one relist at the end.
+					l, err := env.typed.List(ctx, store.ListOptions{Limit: 1})
+					require.NoError(t, err)
+					wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+					require.NoError(t, inf.WaitForRevision(wctx, l.Revision))
+					cancel()
+				}
 			}
 			final, err := env.typed.List(ctx, store.ListOptions{})
 			require.NoError(t, err)

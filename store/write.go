@@ -30,66 +30,6 @@ func generateName(base string) string {
 	return base + string(b)
 }
 
-// validateMeta checks the metadata rules every kind shares.
-func validateMeta(k *apis.KindInfo, m *apis.ObjectMeta, generated bool) field.ErrorList {
-	var errs field.ErrorList
-	p := field.NewPath("metadata")
-	switch {
-	case m.Name == "":
-		errs = append(errs, field.Required(p.Child("name"), "name or generateName is required"))
-	default:
-		at, val := p.Child("name"), m.Name
-		if generated {
-			at, val = p.Child("generateName"), m.GenerateName
-		}
-		check := apis.IsDNS1123Subdomain
-		if k.GVK == namespaceGVK {
-			check = apis.IsDNS1123Label // namespaces are a segment of their objects' names
-		}
-		for _, msg := range check(m.Name) {
-			errs = append(errs, field.Invalid(at, val, msg))
-		}
-	}
-	switch {
-	case k.Namespaced() && m.Namespace == "":
-		errs = append(errs, field.Required(p.Child("namespace"), ""))
-	case k.Namespaced():
-		for _, msg := range apis.IsDNS1123Label(m.Namespace) {
-			errs = append(errs, field.Invalid(p.Child("namespace"), m.Namespace, msg))
-		}
-	case m.Namespace != "":
-		errs = append(errs, field.Forbidden(p.Child("namespace"), "not allowed on this type"))
-	}
-	for _, key := range sortedKeys(m.Labels) {
-		for _, msg := range apis.IsQualifiedName(key) {
-			errs = append(errs, field.Invalid(p.Child("labels"), key, msg))
-		}
-		for _, msg := range apis.IsValidLabelValue(m.Labels[key]) {
-			errs = append(errs, field.Invalid(p.Child("labels").Key(key), m.Labels[key], msg))
-		}
-	}
-	for _, key := range sortedKeys(m.Annotations) {
-		for _, msg := range apis.IsQualifiedName(key) {
-			errs = append(errs, field.Invalid(p.Child("annotations"), key, msg))
-		}
-	}
-	for i, f := range m.Finalizers {
-		for _, msg := range apis.IsQualifiedName(f) {
-			errs = append(errs, field.Invalid(p.Child("finalizers").Index(i), f, msg))
-		}
-	}
-	return errs
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // Create stores a new object.
 func (s *ObjectStore) Create(ctx context.Context, in apis.Object, opts WriteOptions) (apis.Object, error) {
 	k, err := s.scheme.KindOf(in)
@@ -137,7 +77,7 @@ func (s *ObjectStore) create(ctx context.Context, k *apis.KindInfo, obj apis.Obj
 	m.DeletionTimestamp = nil
 	m.DeletionGracePeriodSeconds = nil
 	m.ResourceVersion = ""
-	errs := append(validateMeta(k, m, generated), k.Validate(obj)...)
+	errs := k.Validate(obj) // metadata included: apis.KindInfo.Validate
 	if len(errs) > 0 {
 		return nil, invalid(k, m.Name, errs...)
 	}
@@ -421,7 +361,7 @@ func (s *ObjectStore) prepareUpdate(ctx context.Context, k *apis.KindInfo, obj, 
 		obj, m = merged, merged.Meta()
 	}
 	p := field.NewPath("metadata")
-	errs := validateMeta(k, m, false)
+	var errs field.ErrorList // metadata and the rest: k.ValidateUpdate below
 	if m.UID != cm.UID {
 		errs = append(errs, field.Invalid(p.Child("uid"), m.UID, "field is immutable"))
 	}

@@ -78,7 +78,7 @@ func AddToScheme(s *apis.Scheme) error {
 			}
 		},
 		Validate: func(w *Widget) field.ErrorList {
-			var errs field.ErrorList
+			errs := apis.ValidateObjectMeta(&w.ObjectMeta, true, apis.IsDNS1123Subdomain, field.NewPath("metadata"))
 			if w.Spec.Replicas < 0 {
 				errs = append(errs, field.Invalid(field.NewPath("spec", "replicas"), w.Spec.Replicas, "must be greater than or equal to 0"))
 			}
@@ -103,6 +103,7 @@ func AddToScheme(s *apis.Scheme) error {
 	if _, err := s.Lookup(NamespaceGVK); errors.Is(err, apis.ErrUnknownKind) {
 		return apis.Register[core.Namespace](s, apis.Kind[*core.Namespace]{
 			GroupVersionKind: NamespaceGVK,
+			NameRule:         apis.IsDNS1123Label, // a namespace is a segment of its objects' keys
 			ShortNames:       []string{"ns"},
 			Scope:            apis.ClusterScoped,
 			Default: func(ns *core.Namespace) {
