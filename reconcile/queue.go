@@ -58,10 +58,10 @@ type Queue[K comparable] struct {
 	// idle entries, oldest first: past maxIdle the oldest is dropped, one
 	// per Done, so a stream of distinct keys costs O(1) per item.
 	idleHead, idleTail *entry[K]
-	ready   ring[K]
-	free    []*entry[K]
-	parked  int          // workers waiting on cond: Add signals only when one is
-	readyN  atomic.Int32 // ready.len(), for Get to spin on without the lock
+	ready              ring[K]
+	free               []*entry[K]
+	parked             int          // workers waiting on cond: Add signals only when one is
+	readyN             atomic.Int32 // ready.len(), for Get to spin on without the lock
 
 	shuttingDown bool
 	draining     bool
@@ -86,12 +86,12 @@ type Queue[K comparable] struct {
 
 // entry is the state of a key that is queued, in flight, or idle (state 0).
 type entry[K comparable] struct {
-	key       K
-	state     uint8
+	key   K
+	state uint8
 	// links in the idle list, while state is 0
 	prevIdle, nextIdle *entry[K]
-	addedAt   time.Time // set only with metrics
-	startedAt time.Time // set only with metrics
+	addedAt            time.Time // set only with metrics
+	startedAt          time.Time // set only with metrics
 }
 
 const (
