@@ -62,6 +62,10 @@ type Queue[K comparable] struct {
 	free               []*entry[K]
 	parked             int          // workers waiting on cond: Add signals only when one is
 	readyN             atomic.Int32 // ready.len(), for Get to spin on without the lock
+	// the entries handed out last: Done usually finds its key here and
+	// skips a map lookup, a cache miss when many keys are queued.
+	recent     [4]*entry[K]
+	recentNext int
 
 	shuttingDown bool
 	draining     bool
@@ -258,6 +262,8 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 	}
 	e := q.popReadyLocked()
 	e.state = stateProcessing
+	q.recent[q.recentNext] = e
+	q.recentNext = (q.recentNext + 1) % len(q.recent)
 	if m := q.metrics; m != nil {
 		now := q.clock.Now()
 		m.depth.Dec()
@@ -273,7 +279,18 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 // queued again. Done of a key not handed out is ignored.
 func (q *Queue[K]) Done(key K) {
 	q.mu.Lock()
-	e := q.entries[key]
+	// An entry holds a key only while it is that key's entry in the map, so
+	// a recent entry in flight with this key is the one the map would give.
+	var e *entry[K]
+	for _, r := range q.recent {
+		if r != nil && r.state&stateProcessing != 0 && r.key == key {
+			e = r
+			break
+		}
+	}
+	if e == nil {
+		e = q.entries[key]
+	}
 	if e == nil || e.state&stateProcessing == 0 {
 		q.mu.Unlock()
 		return
