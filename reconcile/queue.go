@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -54,8 +55,17 @@ type Queue[K comparable] struct {
 	entries map[K]*entry[K] // queued, in-flight and idle keys
 	active  int             // entries queued or in flight
 	idle    int             // entries kept idle after Done, for reuse
-	ready   ring[K]
-	free    []*entry[K]
+	// idle entries, oldest first: past maxIdle the oldest is dropped, one
+	// per Done, so a stream of distinct keys costs O(1) per item.
+	idleHead, idleTail *entry[K]
+	ready              ring[K]
+	free               []*entry[K]
+	parked             int          // workers waiting on cond: Add signals only when one is
+	readyN             atomic.Int32 // ready.len(), for Get to spin on without the lock
+	// the entries handed out last: Done usually finds its key here and
+	// skips a map lookup, a cache miss when many keys are queued.
+	recent     [4]*entry[K]
+	recentNext int
 
 	shuttingDown bool
 	draining     bool
@@ -80,10 +90,12 @@ type Queue[K comparable] struct {
 
 // entry is the state of a key that is queued, in flight, or idle (state 0).
 type entry[K comparable] struct {
-	key       K
-	state     uint8
-	addedAt   time.Time // set only with metrics
-	startedAt time.Time // set only with metrics
+	key   K
+	state uint8
+	// links in the idle list, while state is 0
+	prevIdle, nextIdle *entry[K]
+	addedAt            time.Time // set only with metrics
+	startedAt          time.Time // set only with metrics
 }
 
 const (
@@ -132,6 +144,16 @@ func (q *Queue[K]) Add(key K) {
 	q.mu.Unlock()
 }
 
+// pushReadyLocked queues e and wakes a parked worker, if any: waking is the
+// costly part of a hand-off, and busy workers find the key on their next Get.
+func (q *Queue[K]) pushReadyLocked(e *entry[K]) {
+	q.ready.push(e)
+	q.readyN.Store(int32(min(q.ready.len(), math.MaxInt32)))
+	if q.parked > 0 {
+		q.cond.Signal()
+	}
+}
+
 func (q *Queue[K]) addLocked(key K) {
 	if q.shuttingDown {
 		return
@@ -143,14 +165,12 @@ func (q *Queue[K]) addLocked(key K) {
 		e.state = stateQueued
 		q.entries[key] = e
 		q.active++
-		q.ready.push(e)
-		q.cond.Signal()
+		q.pushReadyLocked(e)
 	case e.state == 0: // idle: kept from an earlier Done
 		e.state = stateQueued
-		q.idle--
+		q.unlinkIdle(e)
 		q.active++
-		q.ready.push(e)
-		q.cond.Signal()
+		q.pushReadyLocked(e)
 	case e.state&(stateQueued|stateDirty) != 0:
 		return // already waiting: de-duplicated
 	default: // processing: hand out again after Done
@@ -163,25 +183,41 @@ func (q *Queue[K]) addLocked(key K) {
 	}
 }
 
-// maxIdle is how many idle entries a queue keeps before it sweeps them.
+// maxIdle is how many idle entries a queue keeps for reuse.
 const maxIdle = 1024
 
-// sweepLocked drops the idle entries.
-func (q *Queue[K]) sweepLocked() {
-	if q.active == 0 {
-		for _, e := range q.entries {
-			q.release(e)
-		}
-		clear(q.entries)
+// linkIdle appends e, just done, to the idle list, and drops the oldest idle
+// entry beyond maxIdle.
+func (q *Queue[K]) linkIdle(e *entry[K]) {
+	e.prevIdle, e.nextIdle = q.idleTail, nil
+	if q.idleTail != nil {
+		q.idleTail.nextIdle = e
 	} else {
-		for k, e := range q.entries {
-			if e.state == 0 {
-				delete(q.entries, k)
-				q.release(e)
-			}
-		}
+		q.idleHead = e
 	}
-	q.idle = 0
+	q.idleTail = e
+	q.idle++
+	if q.idle > maxIdle {
+		old := q.idleHead
+		q.unlinkIdle(old)
+		delete(q.entries, old.key)
+		q.release(old)
+	}
+}
+
+func (q *Queue[K]) unlinkIdle(e *entry[K]) {
+	if e.prevIdle != nil {
+		e.prevIdle.nextIdle = e.nextIdle
+	} else {
+		q.idleHead = e.nextIdle
+	}
+	if e.nextIdle != nil {
+		e.nextIdle.prevIdle = e.prevIdle
+	} else {
+		q.idleTail = e.prevIdle
+	}
+	e.prevIdle, e.nextIdle = nil, nil
+	q.idle--
 }
 
 func (q *Queue[K]) release(e *entry[K]) {
@@ -207,24 +243,27 @@ const getSpins = 4
 // Done(key) when finished with it. ok is false once the queue is shut down
 // (after ShutDownWithDrain, once every remaining key was handed out).
 func (q *Queue[K]) Get() (key K, ok bool) {
-	q.mu.Lock()
 	// A worker that finds the queue empty yields a few times before it
 	// parks: under load the next key usually arrives within a scheduling
-	// quantum, and parking and waking a goroutine costs more than that.
-	for spin := 0; q.ready.len() == 0 && !q.shuttingDown && spin < getSpins; spin++ {
-		q.mu.Unlock()
+	// quantum, and parking and waking a goroutine costs more than that. It
+	// spins on an atomic count, not the lock, so the producer is not held up.
+	for spin := 0; q.readyN.Load() == 0 && spin < getSpins; spin++ {
 		runtime.Gosched()
-		q.mu.Lock()
 	}
+	q.mu.Lock()
 	for q.ready.len() == 0 && !q.shuttingDown {
+		q.parked++
 		q.cond.Wait()
+		q.parked--
 	}
 	if q.ready.len() == 0 || (q.shuttingDown && !q.draining) {
 		q.mu.Unlock()
 		return key, false
 	}
-	e := q.ready.pop()
+	e := q.popReadyLocked()
 	e.state = stateProcessing
+	q.recent[q.recentNext] = e
+	q.recentNext = (q.recentNext + 1) % len(q.recent)
 	if m := q.metrics; m != nil {
 		now := q.clock.Now()
 		m.depth.Dec()
@@ -240,7 +279,18 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 // queued again. Done of a key not handed out is ignored.
 func (q *Queue[K]) Done(key K) {
 	q.mu.Lock()
-	e := q.entries[key]
+	// An entry holds a key only while it is that key's entry in the map, so
+	// a recent entry in flight with this key is the one the map would give.
+	var e *entry[K]
+	for _, r := range q.recent {
+		if r != nil && r.state&stateProcessing != 0 && r.key == key {
+			e = r
+			break
+		}
+	}
+	if e == nil {
+		e = q.entries[key]
+	}
 	if e == nil || e.state&stateProcessing == 0 {
 		q.mu.Unlock()
 		return
@@ -250,20 +300,16 @@ func (q *Queue[K]) Done(key K) {
 	}
 	if e.state&stateDirty != 0 && (!q.shuttingDown || q.draining) {
 		e.state = stateQueued
-		q.ready.push(e)
-		q.cond.Signal()
+		q.pushReadyLocked(e)
 	} else {
 		if e.state&stateDirty != 0 && q.metrics != nil {
 			q.metrics.depth.Dec() // dropped by ShutDown
 		}
 		// Keep the entry, idle: keys recur, and reusing it saves an insert
-		// and a delete per item. Idle entries are swept in batches.
+		// and a delete per item.
 		e.state = 0
 		q.active--
-		q.idle++
-		if q.idle > maxIdle && q.idle > q.active {
-			q.sweepLocked()
-		}
+		q.linkIdle(e)
 		q.checkDrainedLocked()
 	}
 	q.mu.Unlock()
@@ -433,7 +479,7 @@ func (q *Queue[K]) shutDownLocked(drain bool) {
 	if !q.draining {
 		// Queued keys will never be handed out: drop them.
 		for q.ready.len() > 0 {
-			e := q.ready.pop()
+			e := q.popReadyLocked()
 			delete(q.entries, e.key)
 			q.active--
 			if q.metrics != nil {
@@ -476,6 +522,12 @@ func (q *Queue[K]) inflight() (unfinished, longest float64) {
 		}
 	}
 	return unfinished, longest
+}
+
+func (q *Queue[K]) popReadyLocked() *entry[K] {
+	e := q.ready.pop()
+	q.readyN.Store(int32(min(q.ready.len(), math.MaxInt32)))
+	return e
 }
 
 // ring is a FIFO of entries on a growable circular buffer.

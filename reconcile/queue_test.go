@@ -102,7 +102,31 @@ func TestQueueMatchesModel(t *testing.T) {
 				}
 				require.Equal(t, len(modelQueue), q.Len())
 			}
+			requireIdleListConsistent(t, q)
 		})
+	}
+}
+
+// requireIdleListConsistent checks that the idle list holds exactly the
+// entries in state 0, each linked both ways, at most maxIdle of them.
+func requireIdleListConsistent[K comparable](t *testing.T, q *Queue[K]) {
+	t.Helper()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	linked := map[*entry[K]]bool{}
+	var prev *entry[K]
+	for e := q.idleHead; e != nil; e = e.nextIdle {
+		require.Same(t, prev, e.prevIdle)
+		require.Zero(t, e.state)
+		require.Same(t, e, q.entries[e.key], "a linked idle entry is in the map")
+		linked[e] = true
+		prev = e
+	}
+	require.Same(t, prev, q.idleTail)
+	require.Len(t, linked, q.idle)
+	require.LessOrEqual(t, q.idle, maxIdle)
+	for _, e := range q.entries {
+		require.Equal(t, e.state == 0, linked[e], "entry %v is idle iff linked", e.key)
 	}
 }
 
@@ -392,6 +416,20 @@ func TestQueueSweepsIdleKeys(t *testing.T) {
 		require.Equal(t, 0, q.active)
 		q.mu.Unlock()
 	}
+	requireIdleListConsistent(t, q)
+	// Idle keys taken back from the middle of the idle list, then evicted.
+	for i := n - maxIdle/2; i < n; i += 7 {
+		q.Add(i)
+	}
+	requireIdleListConsistent(t, q)
+	for i := n + 10; i < n+10+maxIdle; i++ {
+		q.Add(i)
+	}
+	for q.Len() > 0 {
+		k, _ := q.Get()
+		q.Done(k)
+	}
+	requireIdleListConsistent(t, q)
 	// Keys idle, swept, or never seen all queue once.
 	for _, k := range []int{n - 1, 0, n + 5} {
 		q.Add(k)
