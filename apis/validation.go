@@ -1,6 +1,7 @@
 package apis
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -86,7 +87,7 @@ func ValidateObjectMetaUpdate(m, old *ObjectMeta, path *field.Path) field.ErrorL
 // ValidateLabels checks label keys (qualified names) and values.
 func ValidateLabels(labels map[string]string, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, k := range sortedKeys(labels) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		for _, msg := range IsQualifiedName(k) {
 			errs = append(errs, field.Invalid(path, k, msg))
 		}
@@ -102,7 +103,7 @@ func ValidateLabels(labels map[string]string, path *field.Path) field.ErrorList 
 func ValidateAnnotations(annotations map[string]string, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	size := 0
-	for _, k := range sortedKeys(annotations) {
+	for _, k := range slices.Sorted(maps.Keys(annotations)) {
 		for _, msg := range IsQualifiedName(strings.ToLower(k)) {
 			errs = append(errs, field.Invalid(path, k, msg))
 		}
@@ -227,13 +228,4 @@ func IsValidPortName(name string) []string {
 		errs = append(errs, "must contain at least one letter (a-z)")
 	}
 	return errs
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -144,7 +145,7 @@ func (c *Controller) Reconcile(ctx context.Context, key apis.Key) (reconcile.Res
 	for _, es := range have {
 		byName[es.Name] = es
 	}
-	for _, name := range sortedKeys(want) {
+	for _, name := range slices.Sorted(maps.Keys(want)) {
 		w := want[name]
 		cur, exists := byName[name]
 		if !exists {
@@ -166,15 +167,6 @@ func (c *Controller) Reconcile(ctx context.Context, key apis.Key) (reconcile.Res
 	// Conflicts and AlreadyExists come from a cache behind the store: the
 	// retry sees the newer state.
 	return reconcile.Result{}, errors.Join(errs...)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func sameSlice(cur, w *discovery.EndpointSlice) bool {
