@@ -196,3 +196,41 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestDeposedLeaderStopsItsController: a controller run as the leader's work
+// stops reconciling once the leader loses its lease.
+func TestDeposedLeaderStopsItsController(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore(t)
+		link := &partitionable{Store: s}
+		var reconciles atomic.Int64
+		c := reconcile.NewController("web", reconcile.Func(func(ctx context.Context, k apis.Key) (reconcile.Result, error) {
+			reconciles.Add(1)
+			return reconcile.Result{RequeueAfter: time.Second}, nil // keeps working while it runs
+		}), reconcile.Options{})
+		runDone := make(chan error, 1)
+		e, err := New(link, leaseKey, "a", Callbacks{OnStartedLeading: func(ctx context.Context) {
+			runDone <- c.Run(ctx)
+		}}, Options{})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		electorDone := make(chan struct{})
+		go func() { defer close(electorDone); _ = e.Run(ctx) }()
+		synctest.Wait()
+		c.Enqueue(apis.Key{Namespace: "default", Name: "site"})
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		require.Positive(t, reconciles.Load())
+
+		link.cut.Store(true)
+		time.Sleep(DefaultRenewDeadline + DefaultRetryPeriod)
+		synctest.Wait()
+		require.NoError(t, <-runDone, "the controller returned when leadership was lost")
+		<-electorDone
+		n := reconciles.Load()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		assert.Equal(t, n, reconciles.Load(), "no reconcile after leadership was lost")
+	})
+}
