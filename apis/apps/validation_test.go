@@ -9,17 +9,11 @@ import (
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/apis/field"
+	"github.com/gantry-sdk/gantry/apis/field/fieldtest"
 	"github.com/gantry-sdk/gantry/apis/resource"
 )
 
 func ptr[T any](v T) *T { return &v }
-
-func expectOnly(t *testing.T, errs field.ErrorList, path string, typ field.Type) {
-	t.Helper()
-	require.Len(t, errs, 1, "errors: %v", errs)
-	assert.Equal(t, path, errs[0].Field, "errors: %v", errs)
-	assert.Equal(t, typ, errs[0].Type, "errors: %v", errs)
-}
 
 func template() core.PodTemplateSpec {
 	return core.PodTemplateSpec{
@@ -132,7 +126,7 @@ func TestValidateDeployment(t *testing.T) {
 				assert.Empty(t, errs)
 				return
 			}
-			expectOnly(t, errs, tt.path, tt.typ)
+			fieldtest.ExpectOnly(t, errs, tt.path, tt.typ)
 		})
 	}
 }
@@ -144,15 +138,15 @@ func TestSelectorImmutable(t *testing.T) {
 	d.Spec.Template.Spec.Containers[0].Image = "nginx:2"
 	assert.Empty(t, ValidateDeploymentUpdate(d, old))
 	d.Spec.Selector.MatchLabels["app"] = "web2"
-	expectOnly(t, ValidateDeploymentUpdate(d, old), "spec.selector", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidateDeploymentUpdate(d, old), "spec.selector", field.TypeInvalid)
 
 	rs, oldRS := validReplicaSet(), validReplicaSet()
 	rs.Spec.Selector = &apis.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
-	expectOnly(t, ValidateReplicaSetUpdate(rs, oldRS), "spec.selector", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidateReplicaSetUpdate(rs, oldRS), "spec.selector", field.TypeInvalid)
 
 	ds, oldDS := validDaemonSet(), validDaemonSet()
 	ds.Spec.Selector = nil
-	expectOnly(t, ValidateDaemonSetUpdate(ds, oldDS), "spec.selector", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidateDaemonSetUpdate(ds, oldDS), "spec.selector", field.TypeInvalid)
 
 	ss, oldSS := validStatefulSet(), validStatefulSet()
 	ss.Spec.Replicas = ptr(int32(5))
@@ -160,10 +154,10 @@ func TestSelectorImmutable(t *testing.T) {
 	ss.Spec.Template.Spec.Containers[0].Image = "db:2"
 	assert.Empty(t, ValidateStatefulSetUpdate(ss, oldSS))
 	ss.Spec.ServiceName = "other"
-	expectOnly(t, ValidateStatefulSetUpdate(ss, oldSS), "spec", field.TypeForbidden)
+	fieldtest.ExpectOnly(t, ValidateStatefulSetUpdate(ss, oldSS), "spec", field.TypeForbidden)
 	ss = validStatefulSet()
 	ss.Spec.Selector.MatchLabels["app"] = "x"
-	expectOnly(t, ValidateStatefulSetUpdate(ss, oldSS), "spec.selector", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidateStatefulSetUpdate(ss, oldSS), "spec.selector", field.TypeInvalid)
 }
 
 func validReplicaSet() *ReplicaSet {
@@ -196,7 +190,7 @@ func TestValidateReplicaSet(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rs := validReplicaSet()
 			tt.mutate(rs)
-			expectOnly(t, ValidateReplicaSet(rs), tt.path, tt.typ)
+			fieldtest.ExpectOnly(t, ValidateReplicaSet(rs), tt.path, tt.typ)
 		})
 	}
 }
@@ -285,7 +279,7 @@ func TestValidateStatefulSet(t *testing.T) {
 				assert.Empty(t, errs)
 				return
 			}
-			expectOnly(t, errs, tt.path, tt.typ)
+			fieldtest.ExpectOnly(t, errs, tt.path, tt.typ)
 		})
 	}
 }
@@ -339,7 +333,7 @@ func TestDaemonSet(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ds := validDaemonSet()
 			tt.mutate(ds)
-			expectOnly(t, ValidateDaemonSet(ds), tt.path, tt.typ)
+			fieldtest.ExpectOnly(t, ValidateDaemonSet(ds), tt.path, tt.typ)
 		})
 	}
 }
@@ -348,10 +342,10 @@ func TestControllerRevision(t *testing.T) {
 	r := &ControllerRevision{ObjectMeta: apis.ObjectMeta{Name: "db-7c9", Namespace: "default"}, Data: apis.RawJSON(`{"spec":{}}`), Revision: 2}
 	assert.Empty(t, ValidateControllerRevision(r))
 	r.Revision = -1
-	expectOnly(t, ValidateControllerRevision(r), "revision", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidateControllerRevision(r), "revision", field.TypeInvalid)
 	changed := *r
 	changed.Data = apis.RawJSON(`{"spec":{"x":1}}`)
-	expectOnly(t, ValidateControllerRevisionUpdate(&changed, r), "data", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidateControllerRevisionUpdate(&changed, r), "data", field.TypeInvalid)
 }
 
 func TestRegistration(t *testing.T) {
@@ -384,5 +378,5 @@ func TestStatefulSetMountsClaimTemplates(t *testing.T) {
 	assert.Empty(t, ValidateStatefulSet(ss), "containers may mount claim templates")
 	assert.Empty(t, ss.Spec.Template.Spec.Volumes, "validation does not change the template")
 	ss.Spec.Template.Spec.Containers[0].VolumeMounts[0].Name = "logs"
-	expectOnly(t, ValidateStatefulSet(ss), "spec.template.spec.containers[0].volumeMounts[0].name", field.TypeNotFound)
+	fieldtest.ExpectOnly(t, ValidateStatefulSet(ss), "spec.template.spec.containers[0].volumeMounts[0].name", field.TypeNotFound)
 }

@@ -9,16 +9,10 @@ import (
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/apis/field"
+	"github.com/gantry-sdk/gantry/apis/field/fieldtest"
 )
 
 func ptr[T any](v T) *T { return &v }
-
-func expectOnly(t *testing.T, errs field.ErrorList, path string, typ field.Type) {
-	t.Helper()
-	require.Len(t, errs, 1, "errors: %v", errs)
-	assert.Equal(t, path, errs[0].Field, "errors: %v", errs)
-	assert.Equal(t, typ, errs[0].Type, "errors: %v", errs)
-}
 
 func validJob() *Job {
 	j := &Job{
@@ -83,17 +77,17 @@ func TestValidateJob(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			j := validJob()
 			tt.mutate(j)
-			expectOnly(t, ValidateJob(j), tt.path, tt.typ)
+			fieldtest.ExpectOnly(t, ValidateJob(j), tt.path, tt.typ)
 		})
 	}
 	old := validJob()
 	j := validJob()
 	j.Spec.Selector = &apis.LabelSelector{MatchLabels: map[string]string{"x": "y"}}
-	expectOnly(t, ValidateJobUpdate(j, old), "spec.selector", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidateJobUpdate(j, old), "spec.selector", field.TypeInvalid)
 	assert.Empty(t, ValidateJobUpdate(validJob(), old))
 	j = validJob()
 	j.Spec.CompletionMode = ptr(IndexedCompletion)
-	expectOnly(t, ValidateJobUpdate(j, old), "spec.completionMode", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidateJobUpdate(j, old), "spec.completionMode", field.TypeInvalid)
 }
 
 func validCronJob() *CronJob {
@@ -149,7 +143,7 @@ func TestCronJob(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := validCronJob()
 			tt.mutate(c)
-			expectOnly(t, ValidateCronJob(c), tt.path, tt.typ)
+			fieldtest.ExpectOnly(t, ValidateCronJob(c), tt.path, tt.typ)
 		})
 	}
 	for _, ok := range []string{"*/15 * * * *", "0 0 1 jan,jul *", "30 2 * * SUN-SAT", "@hourly", "@every 90s", "0 0 * * 7", "5,10-20/5 * ? * *"} {

@@ -10,18 +10,11 @@ import (
 
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/field"
+	"github.com/gantry-sdk/gantry/apis/field/fieldtest"
 	"github.com/gantry-sdk/gantry/apis/resource"
 )
 
 func ptr[T any](v T) *T { return &v }
-
-// expectOnly asserts errs holds exactly one error, of type typ at path.
-func expectOnly(t *testing.T, errs field.ErrorList, path string, typ field.Type) {
-	t.Helper()
-	require.Len(t, errs, 1, "errors: %v", errs)
-	assert.Equal(t, path, errs[0].Field, "errors: %v", errs)
-	assert.Equal(t, typ, errs[0].Type, "errors: %v", errs)
-}
 
 func validPod() *Pod {
 	p := &Pod{
@@ -362,7 +355,7 @@ func TestValidatePodRules(t *testing.T) {
 				assert.Empty(t, errs)
 				return
 			}
-			expectOnly(t, errs, tt.path, tt.typ)
+			fieldtest.ExpectOnly(t, errs, tt.path, tt.typ)
 		})
 	}
 }
@@ -409,10 +402,10 @@ func TestValidatePodUpdate(t *testing.T) {
 	moved := validPod()
 	moved.Spec.NodeName = "node-2"
 	moved.Spec.ActiveDeadlineSeconds = ptr(int64(30))
-	expectOnly(t, ValidatePodUpdate(moved, bound), "spec.nodeName", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidatePodUpdate(moved, bound), "spec.nodeName", field.TypeInvalid)
 	moved.Spec.NodeName = "node-1"
 	moved.Spec.ActiveDeadlineSeconds = ptr(int64(90))
-	expectOnly(t, ValidatePodUpdate(moved, bound), "spec.activeDeadlineSeconds", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidatePodUpdate(moved, bound), "spec.activeDeadlineSeconds", field.TypeInvalid)
 }
 
 func validService() *Service {
@@ -510,7 +503,7 @@ func TestValidateService(t *testing.T) {
 				assert.Empty(t, errs)
 				return
 			}
-			expectOnly(t, errs, tt.path, tt.typ)
+			fieldtest.ExpectOnly(t, errs, tt.path, tt.typ)
 		})
 	}
 }
@@ -528,7 +521,7 @@ func TestValidateServiceUpdate(t *testing.T) {
 	require.NotEmpty(t, errs)
 	assert.Equal(t, "spec.clusterIP", errs[0].Field)
 	s.Spec.ClusterIP, s.Spec.ClusterIPs = "", []string{"10.96.0.12"}
-	expectOnly(t, ValidateServiceUpdate(s, old), "spec.clusterIPs[0]", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidateServiceUpdate(s, old), "spec.clusterIPs[0]", field.TypeInvalid)
 	s.Spec.Type, s.Spec.ClusterIP, s.Spec.ClusterIPs = ServiceTypeExternalName, "", nil
 	assert.Empty(t, ValidateServiceUpdate(s, old), "switching to ExternalName releases the IP")
 }
@@ -595,7 +588,7 @@ func TestValidateOtherCoreKinds(t *testing.T) {
 		{"pvc access modes", ValidatePersistentVolumeClaim(&PersistentVolumeClaim{ObjectMeta: apis.ObjectMeta{Name: "c", Namespace: "d"}, Spec: PersistentVolumeClaimSpec{Resources: VolumeResourceRequirements{Requests: ResourceList{ResourceStorage: resource.MustParse("1Gi")}}}}), "spec.accessModes", field.TypeRequired},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { expectOnly(t, tt.errs, tt.path, tt.typ) })
+		t.Run(tt.name, func(t *testing.T) { fieldtest.ExpectOnly(t, tt.errs, tt.path, tt.typ) })
 	}
 }
 
@@ -618,22 +611,22 @@ func TestReplicationController(t *testing.T) {
 	assert.Empty(t, ValidateReplicationController(rc))
 
 	rc.Spec.Replicas = ptr(int32(-1))
-	expectOnly(t, ValidateReplicationController(rc), "spec.replicas", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidateReplicationController(rc), "spec.replicas", field.TypeInvalid)
 	rc = validRC()
 	rc.Spec.Selector = map[string]string{"app": "db"}
-	expectOnly(t, ValidateReplicationController(rc), "spec.template.metadata.labels", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidateReplicationController(rc), "spec.template.metadata.labels", field.TypeInvalid)
 	rc = validRC()
 	rc.Spec.Template.Spec.RestartPolicy = RestartPolicyNever
-	expectOnly(t, ValidateReplicationController(rc), "spec.template.spec.restartPolicy", field.TypeNotSupported)
+	fieldtest.ExpectOnly(t, ValidateReplicationController(rc), "spec.template.spec.restartPolicy", field.TypeNotSupported)
 	rc = validRC()
 	rc.Spec.Template = nil
-	expectOnly(t, ValidateReplicationController(rc), "spec.template", field.TypeRequired)
+	fieldtest.ExpectOnly(t, ValidateReplicationController(rc), "spec.template", field.TypeRequired)
 	rc = validRC()
 	rc.Spec.MinReadySeconds = -1
-	expectOnly(t, ValidateReplicationController(rc), "spec.minReadySeconds", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidateReplicationController(rc), "spec.minReadySeconds", field.TypeInvalid)
 	rc = validRC()
 	rc.Spec.Selector = nil
-	expectOnly(t, ValidateReplicationController(rc), "spec.selector", field.TypeRequired)
+	fieldtest.ExpectOnly(t, ValidateReplicationController(rc), "spec.selector", field.TypeRequired)
 	rc = validRC()
 	rc.Spec.Selector = map[string]string{"app": "web", "a b": "c"}
 	rc.Spec.Template.Labels["a b"] = "c"
@@ -646,14 +639,14 @@ func TestImmutableUpdates(t *testing.T) {
 	yes := ptr(true)
 	old := &ConfigMap{Immutable: yes, Data: map[string]string{"a": "1"}}
 	assert.Empty(t, ValidateConfigMapUpdate(&ConfigMap{Immutable: yes, Data: map[string]string{"a": "1"}}, old))
-	expectOnly(t, ValidateConfigMapUpdate(&ConfigMap{Immutable: yes, Data: map[string]string{"a": "2"}}, old), "data", field.TypeForbidden)
-	expectOnly(t, ValidateConfigMapUpdate(&ConfigMap{Data: map[string]string{"a": "1"}}, old), "immutable", field.TypeForbidden)
+	fieldtest.ExpectOnly(t, ValidateConfigMapUpdate(&ConfigMap{Immutable: yes, Data: map[string]string{"a": "2"}}, old), "data", field.TypeForbidden)
+	fieldtest.ExpectOnly(t, ValidateConfigMapUpdate(&ConfigMap{Data: map[string]string{"a": "1"}}, old), "immutable", field.TypeForbidden)
 	assert.Empty(t, ValidateConfigMapUpdate(&ConfigMap{Data: map[string]string{"a": "2"}}, &ConfigMap{Data: map[string]string{"a": "1"}}))
 
-	expectOnly(t, ValidateSecretUpdate(&Secret{SecretType: SecretTypeTLS}, &Secret{SecretType: SecretTypeOpaque}), "type", field.TypeInvalid)
-	expectOnly(t, ValidateSecretUpdate(&Secret{Immutable: yes, SecretType: SecretTypeOpaque, Data: map[string][]byte{"a": {2}}}, &Secret{Immutable: yes, SecretType: SecretTypeOpaque, Data: map[string][]byte{"a": {1}}}), "data", field.TypeForbidden)
+	fieldtest.ExpectOnly(t, ValidateSecretUpdate(&Secret{SecretType: SecretTypeTLS}, &Secret{SecretType: SecretTypeOpaque}), "type", field.TypeInvalid)
+	fieldtest.ExpectOnly(t, ValidateSecretUpdate(&Secret{Immutable: yes, SecretType: SecretTypeOpaque, Data: map[string][]byte{"a": {2}}}, &Secret{Immutable: yes, SecretType: SecretTypeOpaque, Data: map[string][]byte{"a": {1}}}), "data", field.TypeForbidden)
 
-	expectOnly(t, ValidateNodeUpdate(&Node{Spec: NodeSpec{PodCIDR: "10.0.1.0/24"}}, &Node{Spec: NodeSpec{PodCIDR: "10.0.0.0/24"}}), "spec.podCIDR", field.TypeForbidden)
+	fieldtest.ExpectOnly(t, ValidateNodeUpdate(&Node{Spec: NodeSpec{PodCIDR: "10.0.1.0/24"}}, &Node{Spec: NodeSpec{PodCIDR: "10.0.0.0/24"}}), "spec.podCIDR", field.TypeForbidden)
 	assert.Empty(t, ValidateNodeUpdate(&Node{Spec: NodeSpec{PodCIDR: "10.0.1.0/24", Unschedulable: true}}, &Node{}))
 
 	pvc := func(size string, vol string) *PersistentVolumeClaim {
@@ -663,8 +656,8 @@ func TestImmutableUpdates(t *testing.T) {
 		}}
 	}
 	assert.Empty(t, ValidatePersistentVolumeClaimUpdate(pvc("2Gi", "pv-1"), pvc("1Gi", "")))
-	expectOnly(t, ValidatePersistentVolumeClaimUpdate(pvc("512Mi", ""), pvc("1Gi", "")), "spec.resources.requests[storage]", field.TypeForbidden)
-	expectOnly(t, ValidatePersistentVolumeClaimUpdate(pvc("1Gi", "pv-2"), pvc("1Gi", "pv-1")), "spec", field.TypeForbidden)
+	fieldtest.ExpectOnly(t, ValidatePersistentVolumeClaimUpdate(pvc("512Mi", ""), pvc("1Gi", "")), "spec.resources.requests[storage]", field.TypeForbidden)
+	fieldtest.ExpectOnly(t, ValidatePersistentVolumeClaimUpdate(pvc("1Gi", "pv-2"), pvc("1Gi", "pv-1")), "spec", field.TypeForbidden)
 }
 
 func TestValidateObjectMetaExamples(t *testing.T) {
