@@ -52,7 +52,7 @@ type QueueOptions struct {
 type Queue[K comparable] struct {
 	mu      sync.Mutex
 	cond    sync.Cond       // signalled when ready gains an entry or the queue shuts down
-	entries map[K]*entry[K] // queued, in-flight and idle keys
+	entries keyTable[K] // queued, in-flight and idle keys
 	active  int             // entries queued or in flight
 	idle    int             // entries kept idle after Done, for reuse
 	// idle entries, oldest first: past maxIdle the oldest is dropped, one
@@ -60,8 +60,8 @@ type Queue[K comparable] struct {
 	idleHead, idleTail *entry[K]
 	ready              ring[K]
 	free               []*entry[K]
-	parked             int          // workers waiting on cond: Add signals only when one is
-	readyN             atomic.Int32 // ready.len(), for Get to spin on without the lock
+	parked             int         // workers waiting on cond: Add signals only when one is
+	hasReady           atomic.Bool // ready.len() > 0, for Get to spin on without the lock
 	// the entries handed out last: Done usually finds its key here and
 	// skips a map lookup, a cache miss when many keys are queued.
 	recent     [4]*entry[K]
@@ -91,6 +91,7 @@ type Queue[K comparable] struct {
 // entry is the state of a key that is queued, in flight, or idle (state 0).
 type entry[K comparable] struct {
 	key   K
+	hash  uint64 // key's hash in entries
 	state uint8
 	// links in the idle list, while state is 0
 	prevIdle, nextIdle *entry[K]
@@ -107,7 +108,7 @@ const (
 // NewQueue returns an empty queue.
 func NewQueue[K comparable](opts QueueOptions) *Queue[K] {
 	q := &Queue[K]{
-		entries:      map[K]*entry[K]{},
+		entries:      newKeyTable[K](),
 		clock:        clockOr(opts.Clock),
 		waitingByKey: map[K]*waitItem[K]{},
 		failures:     map[K]int{},
@@ -140,39 +141,45 @@ func NewQueue[K comparable](opts QueueOptions) *Queue[K] {
 // handed out again after its Done. Adds after ShutDown are ignored.
 func (q *Queue[K]) Add(key K) {
 	q.mu.Lock()
-	q.addLocked(key)
+	wake := q.addLocked(key)
 	q.mu.Unlock()
-}
-
-// pushReadyLocked queues e and wakes a parked worker, if any: waking is the
-// costly part of a hand-off, and busy workers find the key on their next Get.
-func (q *Queue[K]) pushReadyLocked(e *entry[K]) {
-	q.ready.push(e)
-	q.readyN.Store(int32(min(q.ready.len(), math.MaxInt32)))
-	if q.parked > 0 {
+	// Signalled outside the lock, the woken worker does not find it held.
+	if wake {
 		q.cond.Signal()
 	}
 }
 
-func (q *Queue[K]) addLocked(key K) {
-	if q.shuttingDown {
-		return
+// pushReadyLocked queues e and reports whether a parked worker should be
+// woken: waking is the costly part of a hand-off, and busy workers find the
+// key on their next Get.
+func (q *Queue[K]) pushReadyLocked(e *entry[K]) (wake bool) {
+	q.ready.push(e)
+	if q.ready.len() == 1 {
+		q.hasReady.Store(true)
 	}
-	e := q.entries[key]
+	return q.parked > 0
+}
+
+// addLocked adds key and reports whether to signal cond.
+func (q *Queue[K]) addLocked(key K) (wake bool) {
+	if q.shuttingDown {
+		return false
+	}
+	h, slot, e := q.entries.find(key)
 	switch {
 	case e == nil:
 		e = q.newEntry(key)
 		e.state = stateQueued
-		q.entries[key] = e
+		q.entries.insertAt(slot, h, e)
 		q.active++
-		q.pushReadyLocked(e)
+		wake = q.pushReadyLocked(e)
 	case e.state == 0: // idle: kept from an earlier Done
 		e.state = stateQueued
 		q.unlinkIdle(e)
 		q.active++
-		q.pushReadyLocked(e)
+		wake = q.pushReadyLocked(e)
 	case e.state&(stateQueued|stateDirty) != 0:
-		return // already waiting: de-duplicated
+		return false // already waiting: de-duplicated
 	default: // processing: hand out again after Done
 		e.state |= stateDirty
 	}
@@ -181,6 +188,7 @@ func (q *Queue[K]) addLocked(key K) {
 		m.depth.Inc()
 		e.addedAt = q.clock.Now()
 	}
+	return wake
 }
 
 // maxIdle is how many idle entries a queue keeps for reuse.
@@ -200,7 +208,7 @@ func (q *Queue[K]) linkIdle(e *entry[K]) {
 	if q.idle > maxIdle {
 		old := q.idleHead
 		q.unlinkIdle(old)
-		delete(q.entries, old.key)
+		q.entries.remove(old)
 		q.release(old)
 	}
 }
@@ -247,7 +255,7 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 	// parks: under load the next key usually arrives within a scheduling
 	// quantum, and parking and waking a goroutine costs more than that. It
 	// spins on an atomic count, not the lock, so the producer is not held up.
-	for spin := 0; q.readyN.Load() == 0 && spin < getSpins; spin++ {
+	for spin := 0; !q.hasReady.Load() && spin < getSpins; spin++ {
 		runtime.Gosched()
 	}
 	q.mu.Lock()
@@ -289,7 +297,7 @@ func (q *Queue[K]) Done(key K) {
 		}
 	}
 	if e == nil {
-		e = q.entries[key]
+		e = q.entries.get(key)
 	}
 	if e == nil || e.state&stateProcessing == 0 {
 		q.mu.Unlock()
@@ -298,9 +306,10 @@ func (q *Queue[K]) Done(key K) {
 	if m := q.metrics; m != nil {
 		m.workDuration.Observe(seconds(q.clock.Now().Sub(e.startedAt)))
 	}
+	wake := false
 	if e.state&stateDirty != 0 && (!q.shuttingDown || q.draining) {
 		e.state = stateQueued
-		q.pushReadyLocked(e)
+		wake = q.pushReadyLocked(e)
 	} else {
 		if e.state&stateDirty != 0 && q.metrics != nil {
 			q.metrics.depth.Dec() // dropped by ShutDown
@@ -313,6 +322,9 @@ func (q *Queue[K]) Done(key K) {
 		q.checkDrainedLocked()
 	}
 	q.mu.Unlock()
+	if wake {
+		q.cond.Signal()
+	}
 }
 
 // AddAfter adds key once d has elapsed (at once if d <= 0). Of several
@@ -324,7 +336,9 @@ func (q *Queue[K]) AddAfter(key K, d time.Duration) {
 		return
 	}
 	if d <= 0 {
-		q.addLocked(key)
+		if q.addLocked(key) {
+			q.cond.Signal()
+		}
 		return
 	}
 	at := q.clock.Now().Add(d)
@@ -372,7 +386,9 @@ func (q *Queue[K]) fire(gen uint64) {
 	for len(q.waiting) > 0 && !q.waiting[0].at.After(now) {
 		w := heap.Pop(&q.waiting).(*waitItem[K])
 		delete(q.waitingByKey, w.key)
-		q.addLocked(w.key)
+		if q.addLocked(w.key) {
+			q.cond.Signal()
+		}
 	}
 	q.armLocked()
 }
@@ -480,7 +496,8 @@ func (q *Queue[K]) shutDownLocked(drain bool) {
 		// Queued keys will never be handed out: drop them.
 		for q.ready.len() > 0 {
 			e := q.popReadyLocked()
-			delete(q.entries, e.key)
+			q.entries.remove(e)
+			q.release(e)
 			q.active--
 			if q.metrics != nil {
 				q.metrics.depth.Dec()
@@ -514,19 +531,21 @@ func (q *Queue[K]) inflight() (unfinished, longest float64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.clock.Now()
-	for _, e := range q.entries {
+	q.entries.all(func(e *entry[K]) {
 		if e.state&stateProcessing != 0 {
 			s := now.Sub(e.startedAt).Seconds()
 			unfinished += s
 			longest = max(longest, s)
 		}
-	}
+	})
 	return unfinished, longest
 }
 
 func (q *Queue[K]) popReadyLocked() *entry[K] {
 	e := q.ready.pop()
-	q.readyN.Store(int32(min(q.ready.len(), math.MaxInt32)))
+	if q.ready.len() == 0 {
+		q.hasReady.Store(false)
+	}
 	return e
 }
 

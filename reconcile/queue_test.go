@@ -118,16 +118,16 @@ func requireIdleListConsistent[K comparable](t *testing.T, q *Queue[K]) {
 	for e := q.idleHead; e != nil; e = e.nextIdle {
 		require.Same(t, prev, e.prevIdle)
 		require.Zero(t, e.state)
-		require.Same(t, e, q.entries[e.key], "a linked idle entry is in the map")
+		require.Same(t, e, q.entries.get(e.key), "a linked idle entry is in the table")
 		linked[e] = true
 		prev = e
 	}
 	require.Same(t, prev, q.idleTail)
 	require.Len(t, linked, q.idle)
 	require.LessOrEqual(t, q.idle, maxIdle)
-	for _, e := range q.entries {
+	q.entries.all(func(e *entry[K]) {
 		require.Equal(t, e.state == 0, linked[e], "entry %v is idle iff linked", e.key)
-	}
+	})
 }
 
 // TestQueueNeverHandsOneKeyToTwoWorkers hammers a queue from many producers
@@ -412,7 +412,7 @@ func TestQueueSweepsIdleKeys(t *testing.T) {
 		require.Equal(t, i, k)
 		q.Done(k)
 		q.mu.Lock()
-		require.LessOrEqual(t, len(q.entries), maxIdle+1)
+		require.LessOrEqual(t, q.entries.len(), maxIdle+1)
 		require.Equal(t, 0, q.active)
 		q.mu.Unlock()
 	}
