@@ -140,8 +140,9 @@ func NewQueue[K comparable](opts QueueOptions) *Queue[K] {
 // Add queues key, unless it is already waiting. A key being processed is
 // handed out again after its Done. Adds after ShutDown are ignored.
 func (q *Queue[K]) Add(key K) {
+	h := q.entries.hash(key) // outside the lock: workers run meanwhile
 	q.mu.Lock()
-	wake := q.addLocked(key)
+	wake := q.addLocked(key, h)
 	q.mu.Unlock()
 	// Signalled outside the lock, the woken worker does not find it held.
 	if wake {
@@ -160,12 +161,12 @@ func (q *Queue[K]) pushReadyLocked(e *entry[K]) (wake bool) {
 	return q.parked > 0
 }
 
-// addLocked adds key and reports whether to signal cond.
-func (q *Queue[K]) addLocked(key K) (wake bool) {
+// addLocked adds key, whose hash is h, and reports whether to signal cond.
+func (q *Queue[K]) addLocked(key K, h uint64) (wake bool) {
 	if q.shuttingDown {
 		return false
 	}
-	h, slot, e := q.entries.find(key)
+	slot, e := q.entries.find(key, h)
 	switch {
 	case e == nil:
 		e = q.newEntry(key)
@@ -336,7 +337,7 @@ func (q *Queue[K]) AddAfter(key K, d time.Duration) {
 		return
 	}
 	if d <= 0 {
-		if q.addLocked(key) {
+		if q.addLocked(key, q.entries.hash(key)) {
 			q.cond.Signal()
 		}
 		return
@@ -386,7 +387,7 @@ func (q *Queue[K]) fire(gen uint64) {
 	for len(q.waiting) > 0 && !q.waiting[0].at.After(now) {
 		w := heap.Pop(&q.waiting).(*waitItem[K])
 		delete(q.waitingByKey, w.key)
-		if q.addLocked(w.key) {
+		if q.addLocked(w.key, q.entries.hash(w.key)) {
 			q.cond.Signal()
 		}
 	}

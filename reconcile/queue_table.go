@@ -28,27 +28,28 @@ func newKeyTable[K comparable]() keyTable[K] {
 	return keyTable[K]{seed: maphash.MakeSeed(), slots: make([]tableSlot[K], minTableSlots)}
 }
 
+// hash returns key's hash. It reads only the seed, which never changes, so
+// callers compute it before taking the queue's lock.
 func (t *keyTable[K]) hash(key K) uint64 { return maphash.Comparable(t.seed, key) }
 
-// find returns key's hash and either its entry or, when absent, the index
-// of the free slot where insertAt puts it.
-func (t *keyTable[K]) find(key K) (h uint64, i int, e *entry[K]) {
-	h = t.hash(key)
+// find returns the entry of key, whose hash is h, or, when absent, the
+// index of the free slot where insertAt puts it.
+func (t *keyTable[K]) find(key K, h uint64) (i int, e *entry[K]) {
 	mask := len(t.slots) - 1
 	for i = int(h) & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		if s.e == nil {
-			return h, i, nil
+			return i, nil
 		}
 		if s.hash == h && s.e.key == key {
-			return h, i, s.e
+			return i, s.e
 		}
 	}
 }
 
 // get returns key's entry, or nil.
 func (t *keyTable[K]) get(key K) *entry[K] {
-	_, _, e := t.find(key)
+	_, e := t.find(key, t.hash(key))
 	return e
 }
 
