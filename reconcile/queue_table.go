@@ -13,6 +13,11 @@ type keyTable[K comparable] struct {
 	seed  maphash.Seed
 	slots []tableSlot[K] // a power of two long, at most half full
 	count int
+	// removes since the last resize: the table shrinks only after as many
+	// removes as it has slots, so a queue whose depth swings between empty
+	// and full does not rebuild its table twice a swing, and each rebuild is
+	// paid for by the removes before it.
+	removes int
 }
 
 // tableSlot holds an entry and its key's hash, which spares dereferencing
@@ -84,12 +89,18 @@ func (t *keyTable[K]) remove(e *entry[K]) {
 	}
 	t.slots[i] = tableSlot[K]{}
 	t.count--
-	if len(t.slots) > minTableSlots && 8*t.count < len(t.slots) {
-		t.resize(len(t.slots) / 2)
+	t.removes++
+	if len(t.slots) > minTableSlots && 16*t.count < len(t.slots) && t.removes >= len(t.slots) {
+		n := minTableSlots
+		for n < 4*t.count {
+			n *= 2
+		}
+		t.resize(n)
 	}
 }
 
 func (t *keyTable[K]) resize(n int) {
+	t.removes = 0
 	old := t.slots
 	t.slots = make([]tableSlot[K], n)
 	mask := n - 1
