@@ -52,12 +52,12 @@ type QueueOptions struct {
 type Queue[K comparable] struct {
 	mu      sync.Mutex
 	cond    sync.Cond       // signalled when ready gains an entry or the queue shuts down
-	entries keyTable[K] // queued, in-flight and idle keys
-	active  int             // entries queued or in flight
-	idle    int             // entries kept idle after Done, for reuse
-	// idle entries, oldest first: past maxIdle the oldest is dropped, one
-	// per Done, so a stream of distinct keys costs O(1) per item.
-	idleHead, idleTail *entry[K]
+	// The entries of the keys queued or in flight. A key leaves at Done:
+	// keeping finished keys for reuse saved a Go map's insert and delete per
+	// recurring key, but with keyTable an insert is free (find located the
+	// slot) and a remove of a just-used slot is cheap.
+	entries keyTable[K]
+	active  int // entries queued or in flight
 	ready              ring[K]
 	free               []*entry[K]
 	parked             int         // workers waiting on cond: Add signals only when one is
@@ -88,15 +88,13 @@ type Queue[K comparable] struct {
 	bucket              *rate.Limiter
 }
 
-// entry is the state of a key that is queued, in flight, or idle (state 0).
+// entry is the state of a key that is queued or in flight.
 type entry[K comparable] struct {
-	key   K
-	hash  uint64 // key's hash in entries
-	state uint8
-	// links in the idle list, while state is 0
-	prevIdle, nextIdle *entry[K]
-	addedAt            time.Time // set only with metrics
-	startedAt          time.Time // set only with metrics
+	key       K
+	hash      uint64 // key's hash in entries
+	state     uint8
+	addedAt   time.Time // set only with metrics
+	startedAt time.Time // set only with metrics
 }
 
 const (
@@ -174,11 +172,6 @@ func (q *Queue[K]) addLocked(key K, h uint64) (wake bool) {
 		q.entries.insertAt(slot, h, e)
 		q.active++
 		wake = q.pushReadyLocked(e)
-	case e.state == 0: // idle: kept from an earlier Done
-		e.state = stateQueued
-		q.unlinkIdle(e)
-		q.active++
-		wake = q.pushReadyLocked(e)
 	case e.state&(stateQueued|stateDirty) != 0:
 		return false // already waiting: de-duplicated
 	default: // processing: hand out again after Done
@@ -190,43 +183,6 @@ func (q *Queue[K]) addLocked(key K, h uint64) (wake bool) {
 		e.addedAt = q.clock.Now()
 	}
 	return wake
-}
-
-// maxIdle is how many idle entries a queue keeps for reuse.
-const maxIdle = 1024
-
-// linkIdle appends e, just done, to the idle list, and drops the oldest idle
-// entry beyond maxIdle.
-func (q *Queue[K]) linkIdle(e *entry[K]) {
-	e.prevIdle, e.nextIdle = q.idleTail, nil
-	if q.idleTail != nil {
-		q.idleTail.nextIdle = e
-	} else {
-		q.idleHead = e
-	}
-	q.idleTail = e
-	q.idle++
-	if q.idle > maxIdle {
-		old := q.idleHead
-		q.unlinkIdle(old)
-		q.entries.remove(old)
-		q.release(old)
-	}
-}
-
-func (q *Queue[K]) unlinkIdle(e *entry[K]) {
-	if e.prevIdle != nil {
-		e.prevIdle.nextIdle = e.nextIdle
-	} else {
-		q.idleHead = e.nextIdle
-	}
-	if e.nextIdle != nil {
-		e.nextIdle.prevIdle = e.prevIdle
-	} else {
-		q.idleTail = e.prevIdle
-	}
-	e.prevIdle, e.nextIdle = nil, nil
-	q.idle--
 }
 
 func (q *Queue[K]) release(e *entry[K]) {
@@ -315,11 +271,9 @@ func (q *Queue[K]) Done(key K) {
 		if e.state&stateDirty != 0 && q.metrics != nil {
 			q.metrics.depth.Dec() // dropped by ShutDown
 		}
-		// Keep the entry, idle: keys recur, and reusing it saves an insert
-		// and a delete per item.
-		e.state = 0
+		q.entries.remove(e)
+		q.release(e)
 		q.active--
-		q.linkIdle(e)
 		q.checkDrainedLocked()
 	}
 	q.mu.Unlock()
