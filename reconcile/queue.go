@@ -50,18 +50,21 @@ type QueueOptions struct {
 // Workers loop on Get, process the key, then call Done. A Queue is safe for
 // concurrent use. Its zero value is not usable: call NewQueue.
 type Queue[K comparable] struct {
-	mu      sync.Mutex
-	cond    sync.Cond       // signalled when ready gains an entry or the queue shuts down
+	mu   sync.Mutex
+	cond sync.Cond // signalled when ready gains an entry or the queue shuts down
 	// The entries of the keys queued or in flight. A key leaves at Done:
 	// keeping finished keys for reuse saved a Go map's insert and delete per
 	// recurring key, but with keyTable an insert is free (find located the
 	// slot) and a remove of a just-used slot is cheap.
 	entries keyTable[K]
 	active  int // entries queued or in flight
-	ready              ring[K]
-	free               []*entry[K]
-	parked             int         // workers waiting on cond: Add signals only when one is
-	hasReady           atomic.Bool // ready.len() > 0, for Get to spin on without the lock
+	ready   ring[K]
+	free    []*entry[K]
+	// workers waiting on cond and not yet signalled: a push signals only
+	// while one is, and counts it off, so a stream of adds while a woken
+	// worker waits for a CPU does not signal again and again.
+	parked   int
+	hasReady atomic.Bool // ready.len() > 0, for Get to spin on without the lock
 	// the entries handed out last: Done usually finds its key here and
 	// skips a map lookup, a cache miss when many keys are queued.
 	recent     [4]*entry[K]
@@ -156,7 +159,11 @@ func (q *Queue[K]) pushReadyLocked(e *entry[K]) (wake bool) {
 	if q.ready.len() == 1 {
 		q.hasReady.Store(true)
 	}
-	return q.parked > 0
+	if q.parked == 0 {
+		return false
+	}
+	q.parked--
+	return true
 }
 
 // addLocked adds key, whose hash is h, and reports whether to signal cond.
@@ -217,9 +224,8 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 	}
 	q.mu.Lock()
 	for q.ready.len() == 0 && !q.shuttingDown {
-		q.parked++
+		q.parked++ // counted off by whoever signals, or by a broadcast
 		q.cond.Wait()
-		q.parked--
 	}
 	if q.ready.len() == 0 || (q.shuttingDown && !q.draining) {
 		q.mu.Unlock()
@@ -460,6 +466,7 @@ func (q *Queue[K]) shutDownLocked(drain bool) {
 		}
 	}
 	q.checkDrainedLocked()
+	q.parked = 0
 	q.cond.Broadcast()
 }
 

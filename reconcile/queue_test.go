@@ -447,3 +447,36 @@ func TestQueueForgetsFinishedKeys(t *testing.T) {
 	}
 	require.NoError(t, q.ShutDownWithDrain(t.Context()))
 }
+
+// TestQueueWakesParkedWorkers: keys added one at a time, each only after
+// the previous one was processed, so workers park between keys: every add
+// must wake one (a lost wake-up stalls the round).
+func TestQueueWakesParkedWorkers(t *testing.T) {
+	const workers, rounds = 4, 2000
+	q := NewQueue[int](QueueOptions{})
+	processed := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				k, ok := q.Get()
+				if !ok {
+					return
+				}
+				q.Done(k)
+				processed <- k
+			}
+		})
+	}
+	for i := range rounds {
+		q.Add(i)
+		select {
+		case k := <-processed:
+			require.Equal(t, i, k)
+		case <-time.After(30 * time.Second): // a liveness bound, not a timing assertion
+			t.Fatalf("round %d: no worker woke for the added key", i)
+		}
+	}
+	q.ShutDown()
+	wg.Wait()
+}
