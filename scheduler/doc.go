@@ -19,6 +19,14 @@
 // from a Registry; a ProfileConfig enables them with score weights and is
 // chosen by the pod's spec.schedulerName.
 //
+// A Permit plugin may hold a pod: it returns Wait with a timeout, the pod
+// stays assumed (its resources reserved) on its node, and binding waits in
+// the background, not blocking the scheduling loop, until every waiting
+// plugin calls Allow on its WaitingPod (found through the Handle's
+// GetWaitingPod or IterateOverWaitingPods). A Reject, the timeout or the
+// pod's deletion unreserves it and retries it with backoff. Example_coscheduling
+// shows gang scheduling built on it.
+//
 // Filtering and scoring run in parallel (Parallelism goroutines). As in
 // kube-scheduler, big clusters are sampled: with percentageOfNodesToScore 0
 // (adaptive) filtering stops once max(100, n*(50 - n/125)%, n*5%) feasible

@@ -111,7 +111,7 @@ func New(s store.Store, opts Options) (*Scheduler, error) {
 	}
 	sc.profiles = map[string]*Profile{}
 	for _, pc := range profiles {
-		p, err := NewProfile(pc, reg, ProfileOptions{Parallelism: opts.Parallelism})
+		p, err := NewProfile(pc, reg, ProfileOptions{Parallelism: opts.Parallelism, Clock: sc.clock})
 		if err != nil {
 			return nil, err
 		}
@@ -234,6 +234,7 @@ func (sc *Scheduler) onPodUpdate(old, p *core.Pod) {
 
 func (sc *Scheduler) onPodDelete(p *core.Pod) {
 	sc.nominate(p, "")
+	sc.rejectWaiting(p)
 	if p.Spec.NodeName != "" {
 		sc.cache.RemovePod(p)
 		sc.queue.MoveAllToActiveOrBackoff(EventAssignedPodDelete)
@@ -367,14 +368,15 @@ func (sc *Scheduler) ScheduleOne(ctx context.Context, qp *QueuedPod, cycle int64
 		sc.queue.AddBackoff(qp)
 		return
 	}
-	if st := prof.RunPermit(ctx, state, &ai, res.NodeName); !st.IsSuccess() {
+	permit := prof.RunPermit(ctx, state, &ai, res.NodeName)
+	if !permit.IsSuccess() && permit.Code() != Wait {
 		prof.RunUnreserve(ctx, state, &ai, res.NodeName)
 		sc.cache.ForgetPod(key)
-		sc.reportFailure(ctx, cur, "", "Unschedulable", st.Err().Error())
-		sc.queue.AddUnschedulable(qp, cycle, []string{st.Plugin()})
+		sc.reportFailure(ctx, cur, "", "Unschedulable", permit.Err().Error())
+		sc.queue.AddUnschedulable(qp, cycle, []string{permit.Plugin()})
 		return
 	}
-	sc.async(ctx, func(ctx context.Context) {
+	bind := func(ctx context.Context) {
 		st := prof.RunBind(ctx, state, cur, res.NodeName)
 		if !st.IsSuccess() {
 			prof.RunUnreserve(ctx, state, &ai, res.NodeName)
@@ -390,7 +392,12 @@ func (sc *Scheduler) ScheduleOne(ctx context.Context, qp *QueuedPod, cycle int64
 		sc.scheduled.Add(1)
 		sc.writeEvent(ctx, cur, core.EventTypeNormal, "Scheduled",
 			fmt.Sprintf("Successfully assigned %s/%s to %s", cur.Namespace, cur.Name, res.NodeName))
-	})
+	}
+	if permit.Code() == Wait {
+		sc.waitOnPermit(ctx, prof, state, qp, &ai, bind)
+		return
+	}
+	sc.async(ctx, bind)
 }
 
 // async runs fn in the background, at most BindConcurrency at once.
