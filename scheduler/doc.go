@@ -41,9 +41,10 @@
 // NodeResourcesFit (1; LeastAllocated, or MostAllocated via FitArgs),
 // InterPodAffinity (2), PodTopologySpread (2),
 // NodeResourcesBalancedAllocation (1), ImageLocality (1),
-// DefaultPreemption and DefaultBinder. Known differences: namespaceSelector
-// in pod affinity terms is only honoured when empty (all namespaces);
-// topology spread has no system default constraints; preemption ignores
+// DefaultPreemption and DefaultBinder. Pod affinity terms honour
+// namespaces and namespaceSelector as upstream (the Scheduler watches
+// Namespace labels; a Snapshot carries them in Namespaces). Known
+// differences: topology spread has no system default constraints; preemption ignores
 // PodDisruptionBudgets and nominated pods are not reserved on their node.
 //
 // The Scheduler runs it all against a store.Store: pod and node informers

@@ -69,6 +69,7 @@ type Scheduler struct {
 
 	podInformer  *informer.Informer[*core.Pod]
 	nodeInformer *informer.Informer[*core.Node]
+	nsInformer   *informer.Informer[*core.Namespace]
 
 	nominatedMu sync.Mutex
 	nominated   map[apis.Key]*PodInfo // pending pods with status.nominatedNodeName
@@ -134,6 +135,12 @@ func New(s store.Store, opts Options) (*Scheduler, error) {
 	sc.nodeInformer = informer.New[*core.Node](s, informer.Options[*core.Node]{Logger: sc.log})
 	sc.podInformer.AddHandler(informer.HandlerFuncs[*core.Pod]{Add: sc.onPodAdd, Update: sc.onPodUpdate, Delete: sc.onPodDelete})
 	sc.nodeInformer.AddHandler(informer.HandlerFuncs[*core.Node]{Add: sc.onNodeAdd, Update: sc.onNodeUpdate, Delete: sc.onNodeDelete})
+	sc.nsInformer = informer.New[*core.Namespace](s, informer.Options[*core.Namespace]{Logger: sc.log})
+	sc.nsInformer.AddHandler(informer.HandlerFuncs[*core.Namespace]{
+		Add:    sc.onNamespace,
+		Update: func(_, ns *core.Namespace) { sc.onNamespace(ns) },
+		Delete: func(ns *core.Namespace) { sc.cache.RemoveNamespace(ns.Name) },
+	})
 	return sc, nil
 }
 
@@ -258,6 +265,14 @@ func (sc *Scheduler) onNodeUpdate(old, n *core.Node) {
 	sc.queue.MoveAllToActiveOrBackoff(EventNodeUpdate)
 }
 
+// onNamespace records a namespace's labels: pods whose affinity terms
+// select namespaces by label may fit now.
+func (sc *Scheduler) onNamespace(ns *core.Namespace) {
+	if sc.cache.AddNamespace(ns) {
+		sc.queue.MoveAllToActiveOrBackoff(EventNamespaceChange)
+	}
+}
+
 func (sc *Scheduler) onNodeDelete(n *core.Node) { sc.cache.RemoveNode(n.Name) }
 
 // Run schedules until ctx ends. It starts the informers, waits for them to
@@ -274,10 +289,14 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 	}()
 	bg.Go(func() { _ = sc.podInformer.Run(ctx) })
 	bg.Go(func() { _ = sc.nodeInformer.Run(ctx) })
+	bg.Go(func() { _ = sc.nsInformer.Run(ctx) })
 	if err := sc.podInformer.WaitForSync(ctx); err != nil {
 		return err
 	}
 	if err := sc.nodeInformer.WaitForSync(ctx); err != nil {
+		return err
+	}
+	if err := sc.nsInformer.WaitForSync(ctx); err != nil {
 		return err
 	}
 	bg.Go(func() { sc.flushLoop(ctx) })
