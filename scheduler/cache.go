@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/apis/labels"
+	"github.com/gantry-sdk/gantry/apis/policy"
 )
 
 // ErrAssumed: the pod is already assumed or known on a node.
@@ -36,6 +38,9 @@ type Cache struct {
 	// nsChanged says the snapshot's copy is stale.
 	namespaces map[string]labels.Set
 	nsChanged  bool
+	// pdbs are the PodDisruptionBudgets (for preemption).
+	pdbs       map[apis.Key]*policy.PodDisruptionBudget
+	pdbChanged bool
 }
 
 type cachedPod struct {
@@ -112,6 +117,25 @@ func (c *Cache) RemoveNamespace(name string) {
 		delete(c.namespaces, name)
 		c.nsChanged = true
 	}
+}
+
+// AddPodDisruptionBudget records (or replaces) a budget.
+func (c *Cache) AddPodDisruptionBudget(pdb *policy.PodDisruptionBudget) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pdbs == nil {
+		c.pdbs = map[apis.Key]*policy.PodDisruptionBudget{}
+	}
+	c.pdbs[apis.Key{Namespace: pdb.Namespace, Name: pdb.Name}] = pdb
+	c.pdbChanged = true
+}
+
+// RemovePodDisruptionBudget forgets a budget.
+func (c *Cache) RemovePodDisruptionBudget(pdb *policy.PodDisruptionBudget) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pdbs, apis.Key{Namespace: pdb.Namespace, Name: pdb.Name})
+	c.pdbChanged = true
 }
 
 // AssumePod records pod (spec.nodeName set to the chosen node) as on its node.
@@ -216,6 +240,12 @@ func (c *Cache) UpdateSnapshot(snap *Snapshot) {
 		// A new map: states of earlier cycles may still read the old one.
 		snap.Namespaces = maps.Clone(c.namespaces)
 		c.nsChanged = false
+	}
+	if c.pdbChanged {
+		snap.PodDisruptionBudgets = slices.SortedFunc(maps.Values(c.pdbs), func(a, b *policy.PodDisruptionBudget) int {
+			return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+		})
+		c.pdbChanged = false
 	}
 	if snap.byName == nil || c.nodesChanged {
 		infos := make(map[string]*NodeInfo, len(c.nodes))

@@ -43,9 +43,11 @@
 // NodeResourcesBalancedAllocation (1), ImageLocality (1),
 // DefaultPreemption and DefaultBinder. Pod affinity terms honour
 // namespaces and namespaceSelector as upstream (the Scheduler watches
-// Namespace labels; a Snapshot carries them in Namespaces). Known
-// differences: topology spread has no system default constraints; preemption ignores
-// PodDisruptionBudgets and nominated pods are not reserved on their node.
+// Namespace labels; a Snapshot carries them in Namespaces). Preemption
+// prefers nodes whose victims violate fewer PodDisruptionBudgets (watched
+// when the store's scheme has policy/v1), then orders candidates as
+// upstream. Known differences: topology spread has no system default
+// constraints; nominated pods are not reserved on their node.
 //
 // The Scheduler runs it all against a store.Store: pod and node informers
 // feed a Cache (with assumed pods: a pod is assumed on its node as soon as

@@ -8,6 +8,7 @@ import (
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/apis/labels"
+	"github.com/gantry-sdk/gantry/apis/policy"
 )
 
 // Defaults counted for containers without requests when scoring (not when
@@ -463,6 +464,8 @@ type Snapshot struct {
 	// Namespaces holds the labels of every namespace, for affinity terms
 	// with a namespaceSelector. It is replaced, never changed in place.
 	Namespaces map[string]labels.Set
+	// PodDisruptionBudgets are read by preemption. Replaced, never changed in place.
+	PodDisruptionBudgets []*policy.PodDisruptionBudget
 	// Nominated holds, per node, pods that preempted others there and wait
 	// for the room: filters count those of equal or higher priority as if
 	// they were already on the node.

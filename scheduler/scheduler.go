@@ -14,6 +14,7 @@ import (
 
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/core"
+	"github.com/gantry-sdk/gantry/apis/policy"
 	"github.com/gantry-sdk/gantry/informer"
 	"github.com/gantry-sdk/gantry/reconcile"
 	"github.com/gantry-sdk/gantry/store"
@@ -70,6 +71,8 @@ type Scheduler struct {
 	podInformer  *informer.Informer[*core.Pod]
 	nodeInformer *informer.Informer[*core.Node]
 	nsInformer   *informer.Informer[*core.Namespace]
+	// pdbInformer is nil when the store's scheme has no PodDisruptionBudget.
+	pdbInformer *informer.Informer[*policy.PodDisruptionBudget]
 
 	nominatedMu sync.Mutex
 	nominated   map[apis.Key]*PodInfo // pending pods with status.nominatedNodeName
@@ -141,6 +144,14 @@ func New(s store.Store, opts Options) (*Scheduler, error) {
 		Update: func(_, ns *core.Namespace) { sc.onNamespace(ns) },
 		Delete: func(ns *core.Namespace) { sc.cache.RemoveNamespace(ns.Name) },
 	})
+	if _, err := apis.KindFor[*policy.PodDisruptionBudget](s.Scheme()); err == nil {
+		sc.pdbInformer = informer.New[*policy.PodDisruptionBudget](s, informer.Options[*policy.PodDisruptionBudget]{Logger: sc.log})
+		sc.pdbInformer.AddHandler(informer.HandlerFuncs[*policy.PodDisruptionBudget]{
+			Add:    sc.cache.AddPodDisruptionBudget,
+			Update: func(_, pdb *policy.PodDisruptionBudget) { sc.cache.AddPodDisruptionBudget(pdb) },
+			Delete: sc.cache.RemovePodDisruptionBudget,
+		})
+	}
 	return sc, nil
 }
 
@@ -290,6 +301,9 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 	bg.Go(func() { _ = sc.podInformer.Run(ctx) })
 	bg.Go(func() { _ = sc.nodeInformer.Run(ctx) })
 	bg.Go(func() { _ = sc.nsInformer.Run(ctx) })
+	if sc.pdbInformer != nil {
+		bg.Go(func() { _ = sc.pdbInformer.Run(ctx) })
+	}
 	if err := sc.podInformer.WaitForSync(ctx); err != nil {
 		return err
 	}
@@ -298,6 +312,11 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 	}
 	if err := sc.nsInformer.WaitForSync(ctx); err != nil {
 		return err
+	}
+	if sc.pdbInformer != nil {
+		if err := sc.pdbInformer.WaitForSync(ctx); err != nil {
+			return err
+		}
 	}
 	bg.Go(func() { sc.flushLoop(ctx) })
 	for {
