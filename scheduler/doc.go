@@ -58,8 +58,11 @@
 // an Update that compares on the pod's resourceVersion, then the
 // PodScheduled condition with UpdateStatus; Scheduled and FailedScheduling
 // (and Preempted) are written as core/v1 Events. Preemption evicts the
-// victims through the store and sets status.nominatedNodeName. To run only
-// while leader, call Run from reconcile/leader's OnStartedLeading.
+// victims through the store and sets status.nominatedNodeName. With
+// Options.LeaderElection (kube-scheduler's --leader-elect) replicas
+// campaign for a Lease through reconcile/leader; only the leader schedules,
+// the others keep warm caches, and a leader that loses the lease stops and
+// Run returns ErrLeadershipLost.
 //
 // # Usage
 //

@@ -17,6 +17,7 @@ import (
 	"github.com/gantry-sdk/gantry/apis/policy"
 	"github.com/gantry-sdk/gantry/informer"
 	"github.com/gantry-sdk/gantry/reconcile"
+	"github.com/gantry-sdk/gantry/reconcile/leader"
 	"github.com/gantry-sdk/gantry/store"
 )
 
@@ -46,6 +47,9 @@ type Options struct {
 	// Component names the scheduler in events ("default-scheduler");
 	// Identity is the instance (reportingInstance).
 	Component, Identity string
+	// LeaderElection, when set, makes Run campaign for a Lease and schedule
+	// only while leading (kube-scheduler's --leader-elect).
+	LeaderElection *LeaderElection
 	// DisableEvents skips writing Event objects.
 	DisableEvents bool
 	Logger        logr.Logger
@@ -82,6 +86,9 @@ type Scheduler struct {
 	eventSeq atomic.Uint64
 
 	scheduled, failed atomic.Int64
+
+	electorMu sync.Mutex
+	elector   *leader.Elector
 }
 
 // New builds a Scheduler over s; Run starts it.
@@ -288,7 +295,9 @@ func (sc *Scheduler) onNodeDelete(n *core.Node) { sc.cache.RemoveNode(n.Name) }
 
 // Run schedules until ctx ends. It starts the informers, waits for them to
 // sync and then pops pods one at a time; bindings run in the background and
-// are waited for before Run returns.
+// are waited for before Run returns. With Options.LeaderElection it
+// schedules only while it holds the lease, and returns ErrLeadershipLost
+// if it loses it (as kube-scheduler exits); a Scheduler runs once.
 func (sc *Scheduler) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var bg sync.WaitGroup
@@ -318,6 +327,14 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if sc.opts.LeaderElection != nil {
+		return sc.runElected(ctx, &bg)
+	}
+	return sc.scheduleLoop(ctx, &bg)
+}
+
+// scheduleLoop pops and schedules pods until ctx ends.
+func (sc *Scheduler) scheduleLoop(ctx context.Context, bg *sync.WaitGroup) error {
 	bg.Go(func() { sc.flushLoop(ctx) })
 	for {
 		qp, cycle, err := sc.queue.Pop(ctx)
