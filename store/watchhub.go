@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/fields"
@@ -53,6 +54,8 @@ type watchHubs struct {
 	private bool
 	// buffer is each watcher's capacity of pending events; 0 means DefaultWatchBuffer.
 	buffer int
+	// fallbacks counts the watchers sent back to a private KV watch.
+	fallbacks atomic.Int64
 }
 
 type hubKey struct {
@@ -246,6 +249,7 @@ func (h *watchHub) remove(w *hubWatcher) bool {
 // drop unregisters w and tells it to go on privately from p. Under h.mu.
 func (h *watchHub) drop(w *hubWatcher, p watchPos) {
 	if h.remove(w) {
+		h.s.hubs.fallbacks.Add(1)
 		w.resume = p
 		close(w.gone)
 	}
