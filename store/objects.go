@@ -84,6 +84,7 @@ type ObjectStore struct {
 	decMu      sync.RWMutex
 	decCache   map[string]decodedEntry // object key -> its newest decoded value (see shared)
 	decMax     int
+	hubs       watchHubs // shared, indexed watches (watchhub.go)
 }
 
 var _ Store = (*ObjectStore)(nil)
