@@ -67,6 +67,7 @@ type Queue[K comparable] struct {
 	parked   atomic.Int32
 	wakes    int         // workers counted off parked, to signal once mu is released
 	hasReady atomic.Bool // ready.len() > 0, for Get to spin on without the lock
+	backlog  atomic.Bool // ready.len() >= backlogLen: Add may defer
 
 	// Adds made while workers have keys to take wait in pending, under
 	// their own small lock, and whoever takes mu next moves them to the
@@ -110,6 +111,10 @@ type pendingAdd[K comparable] struct {
 	key  K
 	hash uint64
 }
+
+// backlogLen is how many ready keys make Add defer: workers that have
+// that many to take are not waiting for the next.
+const backlogLen = 8
 
 // maxPending bounds the pending adds: past it, Add applies them itself, so
 // a producer repeating a few keys while the workers are busy cannot grow it
@@ -167,11 +172,11 @@ func NewQueue[K comparable](opts QueueOptions) *Queue[K] {
 // handed out again after its Done. Adds after ShutDown are ignored.
 func (q *Queue[K]) Add(key K) {
 	h := q.entries.hash(key) // outside the lock: workers run meanwhile
-	// With keys ready the workers are busy and the add can wait for the
-	// next of them to take mu. With none ready a worker may be waiting for
-	// this very key, so it is applied at once. With metrics every add is
-	// applied at once, so that a scrape counts it.
-	if q.metrics == nil && q.hasReady.Load() && q.deferAdd(key, h) {
+	// With a backlog of ready keys the workers are busy and the add can
+	// wait for the next of them to take mu. With few ready a worker may be
+	// waiting for this very key, so it is applied at once. With metrics
+	// every add is applied at once, so that a scrape counts it.
+	if q.metrics == nil && q.backlog.Load() && q.deferAdd(key, h) {
 		return
 	}
 	q.lock()
@@ -238,8 +243,13 @@ func (q *Queue[K]) applyPendingLocked() {
 // their next Get.
 func (q *Queue[K]) pushReadyLocked(e *entry[K]) {
 	q.ready.push(e)
-	if q.ready.len() == 1 {
+	// The flags are stored only when they change: they share a cache line
+	// that spinning workers read.
+	switch q.ready.len() {
+	case 1:
 		q.hasReady.Store(true)
+	case backlogLen:
+		q.backlog.Store(true)
 	}
 	if q.parked.Load() > 0 {
 		q.parked.Add(-1)
@@ -588,8 +598,11 @@ func (q *Queue[K]) inflight() (unfinished, longest float64) {
 
 func (q *Queue[K]) popReadyLocked() *entry[K] {
 	e := q.ready.pop()
-	if q.ready.len() == 0 {
+	switch q.ready.len() {
+	case 0:
 		q.hasReady.Store(false)
+	case backlogLen - 1:
+		q.backlog.Store(false)
 	}
 	return e
 }
