@@ -69,19 +69,20 @@ type Queue[K comparable] struct {
 	hasReady atomic.Bool // ready.len() > 0, for Get to spin on without the lock
 	backlog  atomic.Bool // ready.len() >= backlogLen: Add may defer
 
-	// Adds made while workers have keys to take wait in pending, under
-	// their own small lock, and whoever takes mu next moves them to the
-	// queue, in order, before doing anything else: a producer running ahead
-	// of its workers then neither waits for mu nor pulls its cache lines
-	// away from them per key, and the workers take its adds in batches.
-	// Every operation that observes the queue takes mu first, so none can
-	// tell a pending add from an applied one.
+	// Adds made while a backlog of keys is ready wait in pending, under
+	// their own small lock, and whoever takes mu next (through lock) moves
+	// them to the queue, in order, before doing anything else: a producer
+	// running ahead of its workers then neither waits for mu nor pulls its
+	// cache lines away from them per key, and the workers take its adds in
+	// batches. Every operation that observes queued keys (the adds, Get,
+	// Done, Len, the shutdowns) applies them first, so none can tell a
+	// pending add from an applied one.
 	pendMu  sync.Mutex
 	pending []pendingAdd[K]
 	pendN   atomic.Int32    // len(pending)
 	spare   []pendingAdd[K] // the other pending buffer, under mu
 	// the entries handed out last: Done usually finds its key here and
-	// skips a map lookup, a cache miss when many keys are queued.
+	// skips a table lookup, a cache miss when many keys are queued.
 	recent     [4]*entry[K]
 	recentNext int
 
@@ -336,14 +337,19 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 	e.state = stateProcessing
 	q.recent[q.recentNext] = e
 	q.recentNext = (q.recentNext + 1) % len(q.recent)
-	if m := q.metrics; m != nil {
+	var waited time.Duration
+	if q.metrics != nil {
 		now := q.clock.Now()
-		m.depth.Dec()
-		m.queueDuration.Observe(seconds(now.Sub(e.addedAt)))
+		waited = now.Sub(e.addedAt)
 		e.startedAt = now
 	}
 	key = e.key
 	q.unlock()
+	// Metrics are recorded outside the lock: they are atomic on their own.
+	if m := q.metrics; m != nil {
+		m.depth.Dec()
+		m.queueDuration.Observe(seconds(waited))
+	}
 	return key, true
 }
 
@@ -351,8 +357,8 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 // queued again. Done of a key not handed out is ignored.
 func (q *Queue[K]) Done(key K) {
 	q.lock()
-	// An entry holds a key only while it is that key's entry in the map, so
-	// a recent entry in flight with this key is the one the map would give.
+	// An entry holds a key only while it is that key's entry in the table, so
+	// a recent entry in flight with this key is the one the table would give.
 	var e *entry[K]
 	for _, r := range q.recent {
 		if r != nil && r.state&stateProcessing != 0 && r.key == key {
@@ -367,8 +373,9 @@ func (q *Queue[K]) Done(key K) {
 		q.unlock()
 		return
 	}
-	if m := q.metrics; m != nil {
-		m.workDuration.Observe(seconds(q.clock.Now().Sub(e.startedAt)))
+	var worked time.Duration
+	if q.metrics != nil {
+		worked = q.clock.Now().Sub(e.startedAt)
 	}
 	if e.state&stateDirty != 0 && (!q.shuttingDown || q.draining) {
 		e.state = stateQueued
@@ -383,6 +390,9 @@ func (q *Queue[K]) Done(key K) {
 		q.checkDrainedLocked()
 	}
 	q.unlock()
+	if m := q.metrics; m != nil {
+		m.workDuration.Observe(seconds(worked))
+	}
 }
 
 // AddAfter adds key once d has elapsed (at once if d <= 0). Of several
