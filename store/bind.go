@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"time"
 
@@ -92,7 +93,11 @@ func (s *ObjectStore) BindPod(ctx context.Context, b Binding, opts WriteOptions)
 		if err := bindable(k, b, cur, wantRV, curKV.ModRevision); err != nil {
 			return 0, err
 		}
-		next := apis.DeepCopy(cur)
+		// next shares what it does not change with cur: both are shared
+		// decoded values, which nobody modifies (callers get deep copies).
+		shallow := *cur
+		next := &shallow
+		next.Status.Conditions = slices.Clone(cur.Status.Conditions)
 		next.Spec.NodeName = b.NodeName
 		next.Status.NominatedNodeName = ""
 		// The time as the JSON codec gives it back (whole seconds, local), so that
