@@ -13,8 +13,10 @@ import (
 
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/core"
+	"github.com/gantry-sdk/gantry/apis/policy"
 	"github.com/gantry-sdk/gantry/informer"
 	"github.com/gantry-sdk/gantry/reconcile"
+	"github.com/gantry-sdk/gantry/reconcile/leader"
 	"github.com/gantry-sdk/gantry/store"
 )
 
@@ -44,6 +46,9 @@ type Options struct {
 	// Component names the scheduler in events ("default-scheduler");
 	// Identity is the instance (reportingInstance).
 	Component, Identity string
+	// LeaderElection, when set, makes Run campaign for a Lease and schedule
+	// only while leading (kube-scheduler's --leader-elect).
+	LeaderElection *LeaderElection
 	// DisableEvents skips writing Event objects.
 	DisableEvents bool
 	// EventQueueSize bounds the events waiting to be written in the
@@ -72,6 +77,9 @@ type Scheduler struct {
 
 	podInformer  *informer.Informer[*core.Pod]
 	nodeInformer *informer.Informer[*core.Node]
+	nsInformer   *informer.Informer[*core.Namespace]
+	// pdbInformer is nil when the store's scheme has no PodDisruptionBudget.
+	pdbInformer *informer.Informer[*policy.PodDisruptionBudget]
 
 	nominatedMu sync.Mutex
 	nominated   map[apis.Key]*PodInfo // pending pods with status.nominatedNodeName
@@ -81,6 +89,9 @@ type Scheduler struct {
 	recorder *eventRecorder
 
 	scheduled, failed atomic.Int64
+
+	electorMu sync.Mutex
+	elector   *leader.Elector
 }
 
 // New builds a Scheduler over s; Run starts it.
@@ -114,7 +125,7 @@ func New(s store.Store, opts Options) (*Scheduler, error) {
 	}
 	sc.profiles = map[string]*Profile{}
 	for _, pc := range profiles {
-		p, err := NewProfile(pc, reg, ProfileOptions{Parallelism: opts.Parallelism})
+		p, err := NewProfile(pc, reg, ProfileOptions{Parallelism: opts.Parallelism, Clock: sc.clock})
 		if err != nil {
 			return nil, err
 		}
@@ -138,6 +149,20 @@ func New(s store.Store, opts Options) (*Scheduler, error) {
 	sc.nodeInformer = informer.New[*core.Node](s, informer.Options[*core.Node]{Logger: sc.log})
 	sc.podInformer.AddHandler(informer.HandlerFuncs[*core.Pod]{Add: sc.onPodAdd, Update: sc.onPodUpdate, Delete: sc.onPodDelete})
 	sc.nodeInformer.AddHandler(informer.HandlerFuncs[*core.Node]{Add: sc.onNodeAdd, Update: sc.onNodeUpdate, Delete: sc.onNodeDelete})
+	sc.nsInformer = informer.New[*core.Namespace](s, informer.Options[*core.Namespace]{Logger: sc.log})
+	sc.nsInformer.AddHandler(informer.HandlerFuncs[*core.Namespace]{
+		Add:    sc.onNamespace,
+		Update: func(_, ns *core.Namespace) { sc.onNamespace(ns) },
+		Delete: func(ns *core.Namespace) { sc.cache.RemoveNamespace(ns.Name) },
+	})
+	if _, err := apis.KindFor[*policy.PodDisruptionBudget](s.Scheme()); err == nil {
+		sc.pdbInformer = informer.New[*policy.PodDisruptionBudget](s, informer.Options[*policy.PodDisruptionBudget]{Logger: sc.log})
+		sc.pdbInformer.AddHandler(informer.HandlerFuncs[*policy.PodDisruptionBudget]{
+			Add:    sc.cache.AddPodDisruptionBudget,
+			Update: func(_, pdb *policy.PodDisruptionBudget) { sc.cache.AddPodDisruptionBudget(pdb) },
+			Delete: sc.cache.RemovePodDisruptionBudget,
+		})
+	}
 	return sc, nil
 }
 
@@ -246,6 +271,7 @@ func (sc *Scheduler) onPodUpdate(old, p *core.Pod) {
 
 func (sc *Scheduler) onPodDelete(p *core.Pod) {
 	sc.nominate(p, "")
+	sc.rejectWaiting(p)
 	if p.Spec.NodeName != "" {
 		sc.cache.RemovePod(p)
 		sc.queue.MoveAllToActiveOrBackoff(EventAssignedPodDelete)
@@ -269,11 +295,21 @@ func (sc *Scheduler) onNodeUpdate(old, n *core.Node) {
 	sc.queue.MoveAllToActiveOrBackoff(EventNodeUpdate)
 }
 
+// onNamespace records a namespace's labels: pods whose affinity terms
+// select namespaces by label may fit now.
+func (sc *Scheduler) onNamespace(ns *core.Namespace) {
+	if sc.cache.AddNamespace(ns) {
+		sc.queue.MoveAllToActiveOrBackoff(EventNamespaceChange)
+	}
+}
+
 func (sc *Scheduler) onNodeDelete(n *core.Node) { sc.cache.RemoveNode(n.Name) }
 
 // Run schedules until ctx ends. It starts the informers, waits for them to
 // sync and then pops pods one at a time; bindings run in the background and
-// are waited for before Run returns.
+// are waited for before Run returns. With Options.LeaderElection it
+// schedules only while it holds the lease, and returns ErrLeadershipLost
+// if it loses it (as kube-scheduler exits); a Scheduler runs once.
 func (sc *Scheduler) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var bg sync.WaitGroup
@@ -285,12 +321,32 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 	}()
 	bg.Go(func() { _ = sc.podInformer.Run(ctx) })
 	bg.Go(func() { _ = sc.nodeInformer.Run(ctx) })
+	bg.Go(func() { _ = sc.nsInformer.Run(ctx) })
+	if sc.pdbInformer != nil {
+		bg.Go(func() { _ = sc.pdbInformer.Run(ctx) })
+	}
 	if err := sc.podInformer.WaitForSync(ctx); err != nil {
 		return err
 	}
 	if err := sc.nodeInformer.WaitForSync(ctx); err != nil {
 		return err
 	}
+	if err := sc.nsInformer.WaitForSync(ctx); err != nil {
+		return err
+	}
+	if sc.pdbInformer != nil {
+		if err := sc.pdbInformer.WaitForSync(ctx); err != nil {
+			return err
+		}
+	}
+	if sc.opts.LeaderElection != nil {
+		return sc.runElected(ctx, &bg)
+	}
+	return sc.scheduleLoop(ctx, &bg)
+}
+
+// scheduleLoop pops and schedules pods until ctx ends.
+func (sc *Scheduler) scheduleLoop(ctx context.Context, bg *sync.WaitGroup) error {
 	bg.Go(func() { sc.flushLoop(ctx) })
 	bg.Go(func() { sc.recorder.run(ctx) })
 	for {
@@ -380,14 +436,15 @@ func (sc *Scheduler) ScheduleOne(ctx context.Context, qp *QueuedPod, cycle int64
 		sc.queue.AddBackoff(qp)
 		return
 	}
-	if st := prof.RunPermit(ctx, state, &ai, res.NodeName); !st.IsSuccess() {
+	permit := prof.RunPermit(ctx, state, &ai, res.NodeName)
+	if !permit.IsSuccess() && permit.Code() != Wait {
 		prof.RunUnreserve(ctx, state, &ai, res.NodeName)
 		sc.cache.ForgetPod(key)
-		sc.reportFailure(ctx, cur, "", "Unschedulable", st.Err().Error())
-		sc.queue.AddUnschedulable(qp, cycle, []string{st.Plugin()})
+		sc.reportFailure(ctx, cur, "", "Unschedulable", permit.Err().Error())
+		sc.queue.AddUnschedulable(qp, cycle, []string{permit.Plugin()})
 		return
 	}
-	sc.async(ctx, func(ctx context.Context) {
+	bind := func(ctx context.Context) {
 		st := prof.RunBind(ctx, state, cur, res.NodeName)
 		if !st.IsSuccess() {
 			prof.RunUnreserve(ctx, state, &ai, res.NodeName)
@@ -403,7 +460,12 @@ func (sc *Scheduler) ScheduleOne(ctx context.Context, qp *QueuedPod, cycle int64
 		sc.writeEvent(ctx, cur, core.EventTypeNormal, "Scheduled",
 			fmt.Sprintf("Successfully assigned %s/%s to %s", cur.Namespace, cur.Name, res.NodeName))
 		sc.scheduled.Add(1) // after the event is recorded: see EventStats
-	})
+	}
+	if permit.Code() == Wait {
+		sc.waitOnPermit(ctx, prof, state, qp, &ai, bind)
+		return
+	}
+	sc.async(ctx, bind)
 }
 
 // async runs fn in the background, at most BindConcurrency at once.
