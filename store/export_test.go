@@ -1,5 +1,7 @@
 package store
 
+import "github.com/gantry-sdk/gantry/apis"
+
 // Hooks for the tests of shared watches (watchhub.go).
 
 // SetPrivateWatches makes every watch of s read a KV watch of its own, as
@@ -27,3 +29,12 @@ func WatchHubs(s *ObjectStore) (hubs, watchers int) {
 // WatchFallbacks returns how many times a watcher left a shared watch to read
 // on privately (its buffer was full, or the shared watch ended).
 func WatchFallbacks(s *ObjectStore) int64 { return s.hubs.fallbacks.Load() }
+
+// CachedDecoded returns the shared decoded object the store keeps for an
+// object of kind k, with the bytes it stands for, if any.
+func (s *ObjectStore) CachedDecoded(k *apis.KindInfo, key apis.Key) (apis.Object, []byte, bool) {
+	s.decMu.RLock()
+	defer s.decMu.RUnlock()
+	e, ok := s.decCache[s.objectKey(k, key)]
+	return e.obj, e.data, ok
+}
