@@ -173,14 +173,19 @@ func NewQueue[K comparable](opts QueueOptions) *Queue[K] {
 // handed out again after its Done. Adds after ShutDown are ignored.
 func (q *Queue[K]) Add(key K) {
 	h := q.entries.hash(key) // outside the lock: workers run meanwhile
-	// With a backlog of ready keys the workers are busy and the add can
-	// wait for the next of them to take mu. With few ready a worker may be
-	// waiting for this very key, so it is applied at once. With metrics
-	// every add is applied at once, so that a scrape counts it.
-	if q.metrics == nil && q.backlog.Load() && q.deferAdd(key, h) {
-		return
+	// An add waits in pending only if mu is held, so there is someone to
+	// apply it, and a backlog of ready keys keeps the workers busy, so none
+	// waits for this one. With few ready a worker may be waiting for this
+	// very key, so it is applied at once. With metrics every add is applied
+	// at once, so that a scrape counts it.
+	if q.mu.TryLock() {
+		q.applyPendingLocked()
+	} else {
+		if q.metrics == nil && q.backlog.Load() && q.deferAdd(key, h) {
+			return
+		}
+		q.lock()
 	}
-	q.lock()
 	q.addLocked(key, h)
 	q.unlock()
 }

@@ -84,7 +84,14 @@ func testQueueMatchesModel(t *testing.T, keySpace int, seed uint64) {
 		switch {
 		case op == 0:
 			k := rng.IntN(keySpace)
-			q.Add(k)
+			if q.backlog.Load() && rng.IntN(2) == 0 {
+				// As if a worker held the lock: the add is deferred.
+				q.mu.Lock()
+				q.Add(k)
+				q.mu.Unlock()
+			} else {
+				q.Add(k)
+			}
 			switch {
 			case queued[k] || dirty[k]:
 			case inFlight[k]:
@@ -492,27 +499,47 @@ func TestQueueWakesParkedWorkers(t *testing.T) {
 	wg.Wait()
 }
 
-// TestQueueDeferredAddsKeepOrder: adds made while a backlog is ready are
-// deferred, past maxPending applied by Add itself; either way the queue
-// hands keys out once each, in the order added, and an add deferred while
-// its key is in flight requeues it at Done.
+// TestQueueDeferredAddsKeepOrder: adds made while the lock is held and a
+// backlog is ready are deferred, past maxPending applied by Add itself once
+// the lock is free; either way the queue hands keys out once each, in the
+// order added, and an add deferred while its key is in flight requeues it
+// at Done.
 func TestQueueDeferredAddsKeepOrder(t *testing.T) {
 	q := NewQueue[int](QueueOptions{})
 	defer q.ShutDown()
-	const n = backlogLen + 2*maxPending + 10
-	for i := range n {
-		q.Add(i)
-		q.Add(i) // de-duplicated, deferred or not
+	next := 0
+	for range backlogLen {
+		q.Add(next)
+		next++
 	}
-	require.Equal(t, n, q.Len())
+	// The test holds the lock, as a worker would: these adds are deferred.
+	q.mu.Lock()
+	for range maxPending / 2 {
+		q.Add(next)
+		q.Add(next) // de-duplicated once applied
+		next++
+	}
+	require.EqualValues(t, maxPending, q.pendN.Load(), "adds deferred")
+	// Pending is full: this Add waits for the lock and applies it all first.
+	added := make(chan struct{})
+	go func() {
+		q.Add(next)
+		close(added)
+	}()
+	q.mu.Unlock()
+	<-added
+	next++
+	require.Equal(t, next, q.Len())
 	k, ok := q.Get()
 	require.True(t, ok)
 	require.Equal(t, 0, k)
-	q.Add(0) // deferred: a backlog is ready
+	q.mu.Lock()
+	q.Add(0) // deferred while 0 is in flight
 	q.Add(0)
+	q.mu.Unlock()
 	q.Done(0)
-	require.Equal(t, n, q.Len(), "the add made while in flight queued 0 again, once")
-	for want := 1; want < n; want++ {
+	require.Equal(t, next, q.Len(), "the add made while in flight queued 0 again, once")
+	for want := 1; want < next; want++ {
 		k, _ := q.Get()
 		require.Equal(t, want, k)
 		q.Done(k)
