@@ -57,7 +57,7 @@ func TestQueueRequeuesKeyAddedWhileProcessing(t *testing.T) {
 
 // TestQueueMatchesModel runs random single-threaded operations against a
 // queue and against a plain model of its rules, and compares.
-// With 64 keys the queue often holds a backlog, so adds are deferred.
+// With 64 keys, and adds outpacing gets, many keys are queued at once.
 func TestQueueMatchesModel(t *testing.T) {
 	for _, keySpace := range []int{8, 64} {
 		for seed := range uint64(20) {
@@ -78,20 +78,13 @@ func testQueueMatchesModel(t *testing.T, keySpace int, seed uint64) {
 	queued := map[int]bool{}
 	for range 2000 {
 		op := rng.IntN(3)
-		if keySpace > backlogLen && rng.IntN(2) == 0 {
-			op = 0 // adds outpace gets: a backlog builds up
+		if keySpace > 8 && rng.IntN(2) == 0 {
+			op = 0 // adds outpace gets: many keys queue up
 		}
 		switch {
 		case op == 0:
 			k := rng.IntN(keySpace)
-			if q.backlog.Load() && rng.IntN(2) == 0 {
-				// As if a worker held the lock: the add is deferred.
-				q.mu.Lock()
-				q.Add(k)
-				q.mu.Unlock()
-			} else {
-				q.Add(k)
-			}
+			q.Add(k)
 			switch {
 			case queued[k] || dirty[k]:
 			case inFlight[k]:
@@ -497,56 +490,4 @@ func TestQueueWakesParkedWorkers(t *testing.T) {
 	}
 	q.ShutDown()
 	wg.Wait()
-}
-
-// TestQueueDeferredAddsKeepOrder: adds made while the lock is held and a
-// backlog is ready are deferred, past maxPending applied by Add itself once
-// the lock is free; either way the queue hands keys out once each, in the
-// order added, and an add deferred while its key is in flight requeues it
-// at Done.
-func TestQueueDeferredAddsKeepOrder(t *testing.T) {
-	q := NewQueue[int](QueueOptions{})
-	defer q.ShutDown()
-	next := 0
-	for range backlogLen {
-		q.Add(next)
-		next++
-	}
-	// The test holds the lock, as a worker would: these adds are deferred.
-	q.mu.Lock()
-	for range maxPending / 2 {
-		q.Add(next)
-		q.Add(next) // de-duplicated once applied
-		next++
-	}
-	require.EqualValues(t, maxPending, q.pendN.Load(), "adds deferred")
-	// Pending is full: this Add waits for the lock and applies it all first.
-	added := make(chan struct{})
-	go func() {
-		q.Add(next)
-		close(added)
-	}()
-	q.mu.Unlock()
-	<-added
-	next++
-	require.Equal(t, next, q.Len())
-	k, ok := q.Get()
-	require.True(t, ok)
-	require.Equal(t, 0, k)
-	q.mu.Lock()
-	q.Add(0) // deferred while 0 is in flight
-	q.Add(0)
-	q.mu.Unlock()
-	q.Done(0)
-	require.Equal(t, next, q.Len(), "the add made while in flight queued 0 again, once")
-	for want := 1; want < next; want++ {
-		k, _ := q.Get()
-		require.Equal(t, want, k)
-		q.Done(k)
-	}
-	k, _ = q.Get()
-	require.Equal(t, 0, k, "0 last: requeued at its Done")
-	q.Done(k)
-	require.Zero(t, q.Len())
-	requireTableConsistent(t, q)
 }
