@@ -220,8 +220,7 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			tl.stop()
-			tl.io.Close()
+			tl.discard()
 		}
 	}()
 	cfg := tl.io.Config()

@@ -90,6 +90,15 @@ func (tl *taskLog) stop() {
 	<-tl.done
 }
 
+// discard ends a copy that was never followed (the task did not start) and
+// removes its FIFOs.
+func (tl *taskLog) discard() {
+	tl.io.Cancel()
+	tl.io.Wait()
+	tl.closeFile()
+	tl.io.Close()
+}
+
 // finish waits up to d for the output of an exited task to drain, then
 // removes the FIFOs.
 func (tl *taskLog) finish(d time.Duration) {
