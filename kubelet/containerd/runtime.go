@@ -47,6 +47,14 @@ type Options struct {
 	RuncRoot string
 	// Snapshotter defaults to DefaultSnapshotter.
 	Snapshotter string
+	// ColdShim turns off the warm shim of pool networks. By default each pool
+	// network also holds a shim, kept up by a placeholder task that is created
+	// and never started (a blocked runc init, no image), so that the pod's first
+	// container joins a running shim instead of waiting for a new one.
+	ColdShim bool
+	// CgroupParent is where the placeholder tasks of warm shims live; empty
+	// means /gantry.
+	CgroupParent string
 	// PoolSize is how many pod networks (network namespace, veth, IP) are kept
 	// ready for RunPodSandbox; zero means DefaultPoolSize, negative disables the
 	// pool (every sandbox is set up on demand).
@@ -67,14 +75,16 @@ type Network struct {
 // container without a task; the pod's containers join that namespace and share
 // one shim.
 type Runtime struct {
-	c           *client.Client
-	ns          string
-	stateDir    string
-	snapshotter string
-	runtimeOpts *options.Options
-	net         *cniNetwork
-	pool        *pool
-	owner       string // this instance, on the pool records it owns
+	c            *client.Client
+	ns           string
+	stateDir     string
+	snapshotter  string
+	runtimeOpts  *options.Options
+	net          *cniNetwork
+	pool         *pool
+	owner        string // this instance, on the pool records it owns
+	warmShim     bool
+	holderCgroup string
 
 	ctx    context.Context // carries the namespace; cancelled by Close
 	cancel context.CancelFunc
@@ -106,11 +116,14 @@ func Dial(ctx context.Context, address string, network Network, o Options) (_ *R
 	if o.Snapshotter == "" {
 		o.Snapshotter = DefaultSnapshotter
 	}
+	if o.CgroupParent == "" {
+		o.CgroupParent = "/gantry"
+	}
 	netw, err := newCNINetwork(network, filepath.Join(o.StateDir, "cni-cache"))
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range []string{"netns", "fifo"} {
+	for _, d := range []string{"netns", "fifo", "holder-rootfs"} {
 		if err := os.MkdirAll(filepath.Join(o.StateDir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("containerd: state dir: %w", err)
 		}
@@ -122,8 +135,9 @@ func Dial(ctx context.Context, address string, network Network, o Options) (_ *R
 	rctx, cancel := context.WithCancel(context.Background())
 	r := &Runtime{
 		c: c, ns: o.Namespace, stateDir: o.StateDir, snapshotter: o.Snapshotter, net: netw,
-		owner: fmt.Sprintf("%d-%s", os.Getpid(), randomID()[:8]),
-		ctx:   rctx, cancel: cancel,
+		owner:    fmt.Sprintf("%d-%s", os.Getpid(), randomID()[:8]),
+		warmShim: !o.ColdShim, holderCgroup: o.CgroupParent,
+		ctx: rctx, cancel: cancel,
 		images: map[string]imageInfo{}, logs: map[string]*taskLog{}, oom: map[string]bool{}, exitsSeen: map[string]chan struct{}{},
 		mounts: map[string][]mount.Mount{}, started: map[string]time.Time{},
 	}
