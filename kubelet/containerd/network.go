@@ -322,19 +322,24 @@ func ownerAlive(owner string) bool {
 // pool keeps up to size pod networks provisioned, refilled in the background
 // after every hand-out.
 type pool struct {
-	r    *Runtime
-	size int
-	wake chan struct{}
+	r     *Runtime
+	size  int
+	delay time.Duration
+	wake  chan struct{}
 
-	mu   sync.Mutex
-	free []slot
+	mu       sync.Mutex
+	free     []slot
+	lastTake time.Time
 	// failures counts provisioning errors in a row (refills back off on them).
 	failures int
 	lastErr  error
 }
 
-func newPool(r *Runtime, size int) *pool {
-	return &pool{r: r, size: size, wake: make(chan struct{}, 1)}
+func newPool(r *Runtime, size int, delay time.Duration) *pool {
+	if delay == 0 {
+		delay = 250 * time.Millisecond
+	}
+	return &pool{r: r, size: size, delay: delay, wake: make(chan struct{}, 1)}
 }
 
 // take hands out a free slot, if any, and asks for a refill.
@@ -345,6 +350,7 @@ func (p *pool) take() (slot, bool) {
 	case p.wake <- struct{}{}:
 	default:
 	}
+	p.lastTake = time.Now()
 	if len(p.free) == 0 {
 		return slot{}, false
 	}
@@ -366,7 +372,16 @@ func (p *pool) run() {
 	for {
 		p.mu.Lock()
 		missing := p.size - len(p.free)
+		quiet := p.delay - time.Since(p.lastTake)
 		p.mu.Unlock()
+		if missing > 0 && quiet > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(quiet):
+			}
+			continue
+		}
 		if missing > 0 {
 			s, err := p.r.provision(ctx, true)
 			if err == nil {

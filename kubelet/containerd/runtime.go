@@ -55,6 +55,10 @@ type Options struct {
 	// CgroupParent is where the placeholder tasks of warm shims live; empty
 	// means /gantry.
 	CgroupParent string
+	// PoolRefillDelay is how long the pool waits after a hand-out before it
+	// provisions again, so that a refill does not compete for CPU with the
+	// start of the pod that took the network; zero means 250 ms.
+	PoolRefillDelay time.Duration
 	// PoolSize is how many pod networks (network namespace, veth, IP) are kept
 	// ready for RunPodSandbox; zero means DefaultPoolSize, negative disables the
 	// pool (every sandbox is set up on demand).
@@ -167,7 +171,7 @@ func Dial(ctx context.Context, address string, network Network, o Options) (_ *R
 		size = DefaultPoolSize
 	}
 	if size > 0 {
-		r.pool = newPool(r, size)
+		r.pool = newPool(r, size, o.PoolRefillDelay)
 		r.wg.Go(r.pool.run)
 	}
 	return r, nil
