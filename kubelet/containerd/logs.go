@@ -166,7 +166,8 @@ func (w *criWriter) Write(p []byte) (int, error) {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			w.partial = append(w.partial, p...)
-			for len(w.partial) >= maxLogLine {
+			// Strictly longer: a remainder always follows as the F line that ends it.
+			for len(w.partial) > maxLogLine {
 				w.write(w.partial[:maxLogLine], true)
 				w.partial = append(w.partial[:0], w.partial[maxLogLine:]...)
 			}
