@@ -1,6 +1,7 @@
 package containerd_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -8,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,8 +152,14 @@ func TestPoolHandsOutAndCleansUp(t *testing.T) {
 
 // shims counts the runc shims of a containerd namespace.
 func shims(t *testing.T, ns string) int {
-	out, _ := exec.Command("pgrep", "-fc", "containerd-shim-runc-v2 -namespace "+ns+" ").Output()
-	n, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	n := 0
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(b, []byte("containerd-shim-runc-v2\x00-namespace\x00"+ns+"\x00")) {
+			n++
+		}
+	}
 	return n
 }
 
