@@ -14,7 +14,6 @@ import (
 
 	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/errdefs"
 
 	"github.com/gantry-sdk/gantry/kubelet"
@@ -101,8 +100,8 @@ type Runtime struct {
 	logs      map[string]*taskLog  // running log copiers by container ID
 	oom       map[string]bool      // containers an OOM event was seen for
 	exitsSeen map[string]chan struct{}
-	mounts    map[string][]mount.Mount // rootfs of created containers, until started
-	started   map[string]time.Time     // start times not yet in the labels
+	created   map[string]createdContainer // containers created here, until started
+	started   map[string]time.Time        // start times not yet in the labels
 }
 
 var _ kubelet.Runtime = (*Runtime)(nil)
@@ -143,7 +142,7 @@ func Dial(ctx context.Context, address string, network Network, o Options) (_ *R
 		warmShim: !o.ColdShim, holderCgroup: o.CgroupParent,
 		ctx: rctx, cancel: cancel,
 		images: map[string]imageInfo{}, logs: map[string]*taskLog{}, oom: map[string]bool{}, exitsSeen: map[string]chan struct{}{},
-		mounts: map[string][]mount.Mount{}, started: map[string]time.Time{},
+		created: map[string]createdContainer{}, started: map[string]time.Time{},
 	}
 	if o.RuncRoot != "" {
 		r.runtimeOpts = &options.Options{Root: o.RuncRoot}
