@@ -56,6 +56,8 @@ func dial(t testing.TB, o containerd.Options) *containerd.Runtime {
 	defer cancel()
 	rt, err := containerdtest.Dial(ctx, env, o)
 	require.NoError(t, err)
+	// A failed test still tears down its pool (Close is idempotent).
+	t.Cleanup(func() { rt.Close() })
 	return rt
 }
 
