@@ -250,6 +250,9 @@ func (h *watchHub) remove(w *hubWatcher) bool {
 func (h *watchHub) drop(w *hubWatcher, p watchPos) {
 	if h.remove(w) {
 		h.s.hubs.fallbacks.Add(1)
+		if p.less(w.from) {
+			p = w.from // it read the events before from privately
+		}
 		w.resume = p
 		close(w.gone)
 	}

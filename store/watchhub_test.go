@@ -394,3 +394,31 @@ func TestSharedWatchStopsWithLastWatcher(t *testing.T) {
 	assert.Zero(t, hubs)
 	assert.Zero(t, watchers)
 }
+
+// When the shared watch's KV watch ends (here the KV closes), its watchers
+// go on privately and so end with the KV's error, as they did before.
+func TestSharedWatchEndsWithKV(t *testing.T) {
+	kv := memory.New(memory.Options{})
+	s, err := store.New(kv, coreScheme(t), store.Options{})
+	require.NoError(t, err)
+	ctx := t.Context()
+	pods := store.For[*core.Pod](s)
+	l, err := pods.List(ctx, store.ListOptions{})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	c := collect(ctx, &wg, s, store.WatchOptions{Fields: fields.OneTermEqual("spec.nodeName", "n1"), Revision: l.Revision}, nil)
+	for i := 0; ; i++ {
+		_, err := pods.Create(ctx, newPod("default", fmt.Sprintf("p%d", i), "n1", "a"), store.WriteOptions{})
+		require.NoError(t, err)
+		if _, on := store.WatchHubs(s); on == 1 {
+			break
+		}
+		require.Less(t, i, 1000, "the watcher never joined the shared watch")
+		time.Sleep(time.Millisecond)
+	}
+	require.NoError(t, kv.Close())
+	wg.Wait()
+	_, err = c.snapshot()
+	require.ErrorIs(t, err, store.ErrClosed)
+	assert.Positive(t, store.WatchFallbacks(s), "it left the ended shared watch")
+}
