@@ -422,3 +422,47 @@ func TestSharedWatchEndsWithKV(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrClosed)
 	assert.Positive(t, store.WatchFallbacks(s), "it left the ended shared watch")
 }
+
+// A watcher on the shared watch that asked for bookmarks gets them, at a
+// revision no lower than the last event it was given.
+func TestSharedWatchBookmarks(t *testing.T) {
+	s, err := store.New(newKV(t), coreScheme(t), store.Options{}) // progress every 50 ms
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	pods := store.For[*core.Pod](s)
+	l, err := pods.List(ctx, store.ListOptions{})
+	require.NoError(t, err)
+	c := collect(ctx, &wg, s, store.WatchOptions{Fields: fields.OneTermEqual("spec.nodeName", "n1"), Revision: l.Revision, Bookmarks: true}, nil)
+	for i := 0; ; i++ {
+		_, err := pods.Create(ctx, newPod("default", fmt.Sprintf("p%d", i), "n1", "a"), store.WriteOptions{})
+		require.NoError(t, err)
+		if _, on := store.WatchHubs(s); on == 1 {
+			break
+		}
+		require.Less(t, i, 1000, "the watcher never joined the shared watch")
+		time.Sleep(time.Millisecond)
+	}
+	p, err := pods.Create(ctx, newPod("default", "last", "n1", "a"), store.WriteOptions{})
+	require.NoError(t, err)
+	last := objRev(t, p)
+	require.Eventually(t, func() bool {
+		evs, _ := c.snapshot()
+		var seen bool
+		for _, ev := range evs {
+			switch {
+			case ev.Type != store.WatchBookmark:
+				seen = seen || ev.Revision == last
+			case seen && ev.Revision >= last:
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 10*time.Millisecond)
+	evs, _ := c.snapshot()
+	for i := 1; i < len(evs); i++ {
+		assert.GreaterOrEqual(t, evs[i].Revision, evs[i-1].Revision, "revisions never go back")
+	}
+}
