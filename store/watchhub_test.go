@@ -19,6 +19,8 @@ import (
 	"github.com/gantry-sdk/gantry/apis/fields"
 	"github.com/gantry-sdk/gantry/apis/labels"
 	"github.com/gantry-sdk/gantry/store"
+	"github.com/gantry-sdk/gantry/store/etcd"
+	"github.com/gantry-sdk/gantry/store/etcd/etcdtest"
 	"github.com/gantry-sdk/gantry/store/memory"
 )
 
@@ -182,82 +184,85 @@ func objRev(t *testing.T, o apis.Object) int64 {
 func TestSharedWatchMatchesPrivate(t *testing.T) {
 	for seed := range uint64(2) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 7))
-			kv := newKV(t)
-			private, shared := pairStores(t, kv, 4)
-			ctx, cancel := context.WithCancel(t.Context())
-			var wg sync.WaitGroup
-			defer wg.Wait()
-			defer cancel()
-			ns := &core.Namespace{ObjectMeta: apis.ObjectMeta{Name: "ns1"}}
-			_, err := store.For[*core.Namespace](private).Create(ctx, ns, store.WriteOptions{})
-			require.NoError(t, err)
-
-			type pair struct {
-				opts         store.WatchOptions
-				want, got    *collector
-				fromRevision int64
-			}
-			var pairs []pair
-			var revs []int64
-			start := func(from int64) {
-				for i, opts := range watchSelectors(t) {
-					opts.Revision = from
-					var slow *rand.Rand
-					if i%2 == 0 {
-						slow = rand.New(rand.NewPCG(seed, uint64(i)))
-					}
-					pairs = append(pairs, pair{opts: opts, fromRevision: from,
-						want: collect(ctx, &wg, private, opts, nil),
-						got:  collect(ctx, &wg, shared, opts, slow)})
-				}
-			}
-			l, err := private.List(ctx, podGVK, store.ListOptions{})
-			require.NoError(t, err)
-			start(l.Revision)
-			const writes = 240
-			for i := range writes {
-				if rev := churn(t, ctx, rng, private, kv, i); rev > 0 {
-					revs = append(revs, rev)
-				}
-				if i == writes/3 || i == 2*writes/3 {
-					start(revs[rng.IntN(len(revs))]) // behind the hub, which is at the head
-				}
-			}
-
-			// The private watches keep up easily: wait until they are quiet,
-			// then until every shared one has the same events.
-			total := func() (n int) {
-				for _, p := range pairs {
-					ev, err := p.want.snapshot()
-					require.NoError(t, err)
-					n += len(ev)
-				}
-				return n
-			}
-			for n := -1; n != total(); {
-				n = total()
-				time.Sleep(200 * time.Millisecond)
-			}
-			for _, p := range pairs {
-				want, _ := p.want.snapshot()
-				var got []store.WatchEvent
-				for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-					var err error
-					got, err = p.got.snapshot()
-					require.NoError(t, err)
-					if reflect.DeepEqual(want, got) {
-						break
-					}
-				}
-				require.Equal(t, summary(want), summary(got), "selection %+v from revision %d", p.opts, p.fromRevision)
-				require.Equal(t, want, got, "selection %+v from revision %d", p.opts, p.fromRevision)
-			}
-			assert.Positive(t, store.WatchFallbacks(shared), "slow watchers overflowed and fell back")
-			_, onHub := store.WatchHubs(shared)
-			t.Logf("%d watchers compared, %d on shared watches at the end, %d fallbacks", len(pairs), onHub, store.WatchFallbacks(shared))
+			compareSharedWithPrivate(t, newKV(t), seed, 180)
 		})
 	}
+}
+
+// compareSharedWithPrivate is TestSharedWatchMatchesPrivate over kv.
+func compareSharedWithPrivate(t *testing.T, kv store.KV, seed uint64, writes int) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	private, shared := pairStores(t, kv, 4)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	ns := &core.Namespace{ObjectMeta: apis.ObjectMeta{Name: "ns1"}}
+	_, err := store.For[*core.Namespace](private).Create(ctx, ns, store.WriteOptions{})
+	require.NoError(t, err)
+
+	type pair struct {
+		opts         store.WatchOptions
+		want, got    *collector
+		fromRevision int64
+	}
+	var pairs []pair
+	var revs []int64
+	start := func(from int64) {
+		for i, opts := range watchSelectors(t) {
+			opts.Revision = from
+			var slow *rand.Rand
+			if i%2 == 0 {
+				slow = rand.New(rand.NewPCG(seed, uint64(i)))
+			}
+			pairs = append(pairs, pair{opts: opts, fromRevision: from,
+				want: collect(ctx, &wg, private, opts, nil),
+				got:  collect(ctx, &wg, shared, opts, slow)})
+		}
+	}
+	l, err := private.List(ctx, podGVK, store.ListOptions{})
+	require.NoError(t, err)
+	start(l.Revision)
+	for i := range writes {
+		if rev := churn(t, ctx, rng, private, kv, i); rev > 0 {
+			revs = append(revs, rev)
+		}
+		if i == writes/3 || i == 2*writes/3 {
+			start(revs[rng.IntN(len(revs))]) // behind the hub, which is at the head
+		}
+	}
+
+	// The private watches keep up easily: wait until they are quiet,
+	// then until every shared one has the same events.
+	total := func() (n int) {
+		for _, p := range pairs {
+			ev, err := p.want.snapshot()
+			require.NoError(t, err)
+			n += len(ev)
+		}
+		return n
+	}
+	for n := -1; n != total(); {
+		n = total()
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, p := range pairs {
+		want, _ := p.want.snapshot()
+		var got []store.WatchEvent
+		for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			var err error
+			got, err = p.got.snapshot()
+			require.NoError(t, err)
+			if reflect.DeepEqual(want, got) {
+				break
+			}
+		}
+		require.Equal(t, summary(want), summary(got), "selection %+v from revision %d", p.opts, p.fromRevision)
+		require.Equal(t, want, got, "selection %+v from revision %d", p.opts, p.fromRevision)
+	}
+	assert.Positive(t, store.WatchFallbacks(shared), "slow watchers overflowed and fell back")
+	_, onHub := store.WatchHubs(shared)
+	t.Logf("%d watchers compared, %d on shared watches at the end, %d fallbacks", len(pairs), onHub, store.WatchFallbacks(shared))
 }
 
 // A watcher that stops reading never holds up the others; once it reads
@@ -465,4 +470,15 @@ func TestSharedWatchBookmarks(t *testing.T) {
 	for i := 1; i < len(evs); i++ {
 		assert.GreaterOrEqual(t, evs[i].Revision, evs[i-1].Revision, "revisions never go back")
 	}
+}
+
+// The same comparison over the etcd KV, on a real embedded etcd.
+func TestSharedWatchMatchesPrivateEtcd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded etcd")
+	}
+	srv := etcdtest.Start(t, etcdtest.Options{NoFsync: true})
+	kv, err := etcd.New(srv.Client, etcd.Options{Prefix: "/watchhub"})
+	require.NoError(t, err)
+	compareSharedWithPrivate(t, kv, 0, 80)
 }
