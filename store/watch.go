@@ -28,15 +28,15 @@ func (s *ObjectStore) Watch(ctx context.Context, gvk apis.GroupVersionKind, opts
 			yield:  yield,
 		}
 		if s.hubs.private {
-			w.private(ctx, watchPos{rev: from(opts)})
+			w.private(ctx, watchPos{rev: watchStart(opts)})
 			return
 		}
 		w.shared(ctx)
 	}
 }
 
-// from is the first revision a watch with opts delivers; 0 means after the current one.
-func from(opts WatchOptions) int64 {
+// watchStart is the first revision a watch with opts delivers; 0 means after the current one.
+func watchStart(opts WatchOptions) int64 {
 	if opts.Revision > 0 {
 		return opts.Revision + 1
 	}
@@ -63,7 +63,7 @@ func (w *watcher) shared(ctx context.Context) {
 	defer func() { w.s.hubs.release(w.hub) }()
 	w.reg = &hubWatcher{sel: w.sel, bookmarks: w.opts.Bookmarks}
 	w.reg.field, w.reg.value = w.hub.indexOf(w.sel)
-	resume := watchPos{rev: from(w.opts)}
+	resume := watchPos{rev: watchStart(w.opts)}
 	for {
 		if !w.private(ctx, resume) {
 			return
