@@ -127,24 +127,30 @@ func (w *watcher) join(p watchPos) bool {
 // where to go on privately, or until the watch ends (false).
 func (w *watcher) onHub(ctx context.Context) (watchPos, bool) {
 	reg := w.reg
+	var batch []hubItem
+	emitAll := func() bool {
+		batch = reg.take(batch)
+		defer clear(batch) // the queue it becomes holds no stale objects
+		for _, it := range batch {
+			if !w.emitItem(ctx, it) {
+				return false
+			}
+		}
+		return true
+	}
 	for {
 		select {
-		case it := <-reg.ch:
-			if !w.emitItem(ctx, it) {
+		case <-reg.wake:
+			if !emitAll() {
 				w.hub.leave(reg)
 				return watchPos{}, false
 			}
 		case <-reg.gone:
-			for {
-				select {
-				case it := <-reg.ch:
-					if !w.emitItem(ctx, it) {
-						return watchPos{}, false
-					}
-				default:
-					return reg.resume, true
-				}
+			// The hub queues nothing more: what is pending comes first.
+			if !emitAll() {
+				return watchPos{}, false
 			}
+			return reg.resume, true
 		case <-ctx.Done():
 			w.hub.leave(reg)
 			return watchPos{}, false
