@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gantry-sdk/gantry/apis"
 )
 
@@ -48,6 +50,36 @@ func BenchmarkQueueHotKeys(b *testing.B) {
 	const workers, hot = 2, 64
 	keys := benchKeys(workers * hot)
 	q := NewQueue[apis.Key](QueueOptions{})
+	defer q.ShutDown()
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for w := range workers {
+		mine := keys[w*hot : (w+1)*hot]
+		n := b.N / workers
+		if w == 0 {
+			n += b.N % workers
+		}
+		wg.Go(func() {
+			for i := range n {
+				q.Add(mine[i%hot])
+				k, _ := q.Get()
+				q.Done(k)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// BenchmarkQueueHotKeysMetrics: the hot-key shape with workqueue_* metrics
+// recorded, to show what they cost per item.
+func BenchmarkQueueHotKeysMetrics(b *testing.B) {
+	const workers, hot = 2, 64
+	keys := benchKeys(workers * hot)
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := NewQueue[apis.Key](QueueOptions{Name: "bench", Metrics: m})
 	defer q.ShutDown()
 	var wg sync.WaitGroup
 	b.ResetTimer()

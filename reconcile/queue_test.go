@@ -57,54 +57,65 @@ func TestQueueRequeuesKeyAddedWhileProcessing(t *testing.T) {
 
 // TestQueueMatchesModel runs random single-threaded operations against a
 // queue and against a plain model of its rules, and compares.
+// With 64 keys the queue often holds a backlog, so adds are deferred.
 func TestQueueMatchesModel(t *testing.T) {
-	for seed := range uint64(20) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 1))
-			q := NewQueue[int](QueueOptions{})
-			defer q.ShutDown()
-			var modelQueue []int
-			inFlight := map[int]bool{}
-			dirty := map[int]bool{}
-			queued := map[int]bool{}
-			for range 2000 {
-				switch op := rng.IntN(3); {
-				case op == 0:
-					k := rng.IntN(8)
-					q.Add(k)
-					switch {
-					case queued[k] || dirty[k]:
-					case inFlight[k]:
-						dirty[k] = true
-					default:
-						queued[k] = true
-						modelQueue = append(modelQueue, k)
-					}
-				case op == 1 && len(modelQueue) > 0:
-					k, ok := q.Get()
-					require.True(t, ok)
-					require.Equal(t, modelQueue[0], k)
-					modelQueue = modelQueue[1:]
-					delete(queued, k)
-					inFlight[k] = true
-				case op == 2 && len(inFlight) > 0:
-					var k int
-					for k = range inFlight {
-						break
-					}
-					q.Done(k)
-					delete(inFlight, k)
-					if dirty[k] {
-						delete(dirty, k)
-						queued[k] = true
-						modelQueue = append(modelQueue, k)
-					}
-				}
-				require.Equal(t, len(modelQueue), q.Len())
-			}
-			requireTableConsistent(t, q)
-		})
+	for _, keySpace := range []int{8, 64} {
+		for seed := range uint64(20) {
+			t.Run(fmt.Sprintf("keys=%d/seed=%d", keySpace, seed), func(t *testing.T) {
+				testQueueMatchesModel(t, keySpace, seed)
+			})
+		}
 	}
+}
+
+func testQueueMatchesModel(t *testing.T, keySpace int, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	q := NewQueue[int](QueueOptions{})
+	defer q.ShutDown()
+	var modelQueue []int
+	inFlight := map[int]bool{}
+	dirty := map[int]bool{}
+	queued := map[int]bool{}
+	for range 2000 {
+		op := rng.IntN(3)
+		if keySpace > backlogLen && rng.IntN(2) == 0 {
+			op = 0 // adds outpace gets: a backlog builds up
+		}
+		switch {
+		case op == 0:
+			k := rng.IntN(keySpace)
+			q.Add(k)
+			switch {
+			case queued[k] || dirty[k]:
+			case inFlight[k]:
+				dirty[k] = true
+			default:
+				queued[k] = true
+				modelQueue = append(modelQueue, k)
+			}
+		case op == 1 && len(modelQueue) > 0:
+			k, ok := q.Get()
+			require.True(t, ok)
+			require.Equal(t, modelQueue[0], k)
+			modelQueue = modelQueue[1:]
+			delete(queued, k)
+			inFlight[k] = true
+		case op == 2 && len(inFlight) > 0:
+			var k int
+			for k = range inFlight {
+				break
+			}
+			q.Done(k)
+			delete(inFlight, k)
+			if dirty[k] {
+				delete(dirty, k)
+				queued[k] = true
+				modelQueue = append(modelQueue, k)
+			}
+		}
+		require.Equal(t, len(modelQueue), q.Len())
+	}
+	requireTableConsistent(t, q)
 }
 
 // requireTableConsistent checks that the key table holds exactly the keys
@@ -479,4 +490,36 @@ func TestQueueWakesParkedWorkers(t *testing.T) {
 	}
 	q.ShutDown()
 	wg.Wait()
+}
+
+// TestQueueDeferredAddsKeepOrder: adds made while a backlog is ready are
+// deferred, past maxPending applied by Add itself; either way the queue
+// hands keys out once each, in the order added, and an add deferred while
+// its key is in flight requeues it at Done.
+func TestQueueDeferredAddsKeepOrder(t *testing.T) {
+	q := NewQueue[int](QueueOptions{})
+	defer q.ShutDown()
+	const n = backlogLen + 2*maxPending + 10
+	for i := range n {
+		q.Add(i)
+		q.Add(i) // de-duplicated, deferred or not
+	}
+	require.Equal(t, n, q.Len())
+	k, ok := q.Get()
+	require.True(t, ok)
+	require.Equal(t, 0, k)
+	q.Add(0) // deferred: a backlog is ready
+	q.Add(0)
+	q.Done(0)
+	require.Equal(t, n, q.Len(), "the add made while in flight queued 0 again, once")
+	for want := 1; want < n; want++ {
+		k, _ := q.Get()
+		require.Equal(t, want, k)
+		q.Done(k)
+	}
+	k, _ = q.Get()
+	require.Equal(t, 0, k, "0 last: requeued at its Done")
+	q.Done(k)
+	require.Zero(t, q.Len())
+	requireTableConsistent(t, q)
 }

@@ -129,7 +129,7 @@ func (r *eventRecorder) write(ctx context.Context, ev pendingEvent) {
 	if prev, ok := r.correlated[ev.key]; ok && ev.last.Sub(prev.LastTimestamp.Time) < eventAggregateWindow {
 		next := *prev
 		next.Count += ev.count
-		next.LastTimestamp = apis.NewTime(ev.last)
+		next.LastTimestamp = eventTime(ev.last)
 		next.InvolvedObject.ResourceVersion = ev.rv
 		updated, err := r.events.Update(ctx, &next, store.WriteOptions{})
 		if err == nil {
@@ -153,8 +153,8 @@ func (r *eventRecorder) write(ctx context.Context, ev pendingEvent) {
 			UID: k.uid, ResourceVersion: ev.rv},
 		Reason: k.reason, Message: k.message, EventType: k.typ, Count: ev.count,
 		Source:              core.EventSource{Component: r.component},
-		FirstTimestamp:      apis.NewTime(ev.first),
-		LastTimestamp:       apis.NewTime(ev.last),
+		FirstTimestamp:      eventTime(ev.first),
+		LastTimestamp:       eventTime(ev.last),
 		ReportingController: r.component,
 		ReportingInstance:   r.instance,
 	}
@@ -168,6 +168,10 @@ func (r *eventRecorder) write(ctx context.Context, ev pendingEvent) {
 	}
 	r.correlated[k] = created
 }
+
+// eventTime is t as stored (whole seconds, local), so that the store can
+// keep the written event as decoded instead of decoding it again.
+func eventTime(t time.Time) apis.Time { return apis.NewTime(t.Truncate(time.Second).Local()) }
 
 func (r *eventRecorder) logError(ctx context.Context, err error, ev pendingEvent) {
 	if ctx.Err() == nil {

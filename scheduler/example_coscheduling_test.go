@@ -130,7 +130,7 @@ func waitFor(cond func() bool) bool {
 // wait at Permit, holding their nodes, until the third arrives.
 func Example_coscheduling() {
 	ctx := context.Background()
-	s, _, stop := newGangScheduler(3, time.Minute)
+	s, gang, stop := newGangScheduler(3, time.Minute)
 	defer stop()
 	for _, n := range []string{"n1", "n2", "n3"} {
 		_, _ = store.For[*core.Node](s).Create(ctx, gangNode(n), store.WriteOptions{})
@@ -138,8 +138,13 @@ func Example_coscheduling() {
 	pods := store.For[*core.Pod](s)
 	_, _ = pods.Create(ctx, gangPod("worker-0", "train"), store.WriteOptions{})
 	_, _ = pods.Create(ctx, gangPod("worker-1", "train"), store.WriteOptions{})
-	time.Sleep(200 * time.Millisecond)
-	fmt.Println("before the third:", boundNodes(ctx, s, "worker-0", "worker-1"))
+	waitFor(func() bool {
+		n := 0
+		gang.Handle.IterateOverWaitingPods(func(*scheduler.WaitingPod) { n++ })
+		return n == 2
+	})
+	w := gang.Handle.GetWaitingPod(apis.Key{Namespace: "default", Name: "worker-0"})
+	fmt.Println("worker-0 waits for", w.PendingPlugins(), "bound:", boundNodes(ctx, s, "worker-0", "worker-1"))
 
 	_, _ = pods.Create(ctx, gangPod("worker-2", "train"), store.WriteOptions{})
 	waitFor(func() bool { return !slices.Contains(boundNodes(ctx, s, "worker-0", "worker-1", "worker-2"), "") })
@@ -147,6 +152,6 @@ func Example_coscheduling() {
 	slices.Sort(nodes)
 	fmt.Println("after:", nodes)
 	// Output:
-	// before the third: [ ]
+	// worker-0 waits for [Coscheduling] bound: [ ]
 	// after: [n1 n2 n3]
 }

@@ -129,8 +129,10 @@ func (d *DefaultPreemption) PostFilter(ctx context.Context, state *CycleState, p
 		return nil, NewStatus(Unschedulable, "not eligible due to preemptionPolicy=Never.")
 	}
 	// A pod already nominated, whose victims are still terminating there,
-	// waits for them rather than evicting more.
-	if nn := pod.Pod.Status.NominatedNodeName; nn != "" {
+	// waits for them rather than evicting more. The nomination may not be
+	// in the pod's status yet (it is written in the background): the
+	// snapshot's record of it counts too.
+	if nn := nominatedNode(pod, snap); nn != "" {
 		if ni, ok := snap.Get(nn); ok {
 			for _, p := range ni.Pods {
 				if p.Pod.DeletionTimestamp != nil && p.Priority < pod.Priority {
@@ -168,6 +170,22 @@ func (d *DefaultPreemption) PostFilter(ctx context.Context, state *CycleState, p
 }
 
 // better reports whether a beats b, as upstream's pickOneNodeForPreemption.
+// nominatedNode returns the node pod is nominated to, from its status or
+// else from the snapshot's nominations.
+func nominatedNode(pod *PodInfo, snap *Snapshot) string {
+	if nn := pod.Pod.Status.NominatedNodeName; nn != "" {
+		return nn
+	}
+	for node, pods := range snap.Nominated {
+		for _, np := range pods {
+			if np.Pod.UID == pod.Pod.UID && np.Pod.Name == pod.Pod.Name && np.Pod.Namespace == pod.Pod.Namespace {
+				return node
+			}
+		}
+	}
+	return ""
+}
+
 func better(a, b *preemptionCandidate) bool {
 	if c := cmp.Compare(a.pdbViolations, b.pdbViolations); c != 0 {
 		return c < 0

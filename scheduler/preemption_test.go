@@ -162,11 +162,17 @@ func TestScenarioPreemptionHonoursPodDisruptionBudget(t *testing.T) {
 	c.addNode(mkNode("n2", "2", "4Gi"))
 	c.addPod(mkPod("web", "2", "", priority(1), onNode("n1"), podLabels("app", "web")))
 	c.addPod(mkPod("batch", "2", "", priority(50), onNode("n2")))
-	// Give the scheduler's informers time to see the budget before the preemptor.
+	// The scheduler must see the budget, both nodes and both pods before the preemptor.
 	require.Eventually(t, func() bool {
 		c.sched.cache.mu.Lock()
 		defer c.sched.cache.mu.Unlock()
-		return len(c.sched.cache.pdbs) == 1
+		nodes := 0
+		for _, ni := range c.sched.cache.nodes {
+			if ni.Node != nil {
+				nodes++
+			}
+		}
+		return len(c.sched.cache.pdbs) == 1 && len(c.sched.cache.pods) == 2 && nodes == 2
 	}, 10*time.Second, 5*time.Millisecond)
 
 	c.addPod(mkPod("urgent", "2", "", priority(100)))
@@ -174,4 +180,36 @@ func TestScenarioPreemptionHonoursPodDisruptionBudget(t *testing.T) {
 	_, err = c.pods.Get(ctx, apis.Key{Namespace: "default", Name: "web"}, store.GetOptions{})
 	require.NoError(t, err, "the budget-protected pod stays")
 	c.waitEvent("batch", "Preempted", "")
+}
+
+// TestPreemptionWaitsForNominatedNode: a preemptor whose victims are still
+// terminating on the node it was nominated to evicts nothing more, whether
+// the nomination is in its status yet or only in the scheduler's record.
+func TestPreemptionWaitsForNominatedNode(t *testing.T) {
+	nodes := []*core.Node{mkNode("n1", "2", "4Gi"), mkNode("n2", "2", "4Gi")}
+	now := apis.NewTime(time.Unix(1e9, 0))
+	pods := []*core.Pod{
+		mkPod("low", "2", "", onNode("n1"), priority(1)),
+		mkPod("going", "2", "", onNode("n2"), priority(1), func(p *core.Pod) { p.DeletionTimestamp = &now }),
+	}
+	for _, inStatus := range []bool{true, false} {
+		pod := mkPod("preemptor", "2", "", priority(100), func(p *core.Pod) { p.UID = "u1" })
+		p := defaultProfile(t)
+		snap := NewSnapshot(nodes, pods)
+		if inStatus {
+			pod.Status.NominatedNodeName = "n2"
+		} else {
+			nominated := *pod
+			nominated.Status.NominatedNodeName = "n2"
+			snap.Nominated = map[string][]*PodInfo{"n2": {NewPodInfo(&nominated)}}
+		}
+		state := NewCycleState()
+		pi := NewPodInfo(pod)
+		_, err := p.Schedule(context.Background(), state, pi, snap, rand.New(rand.NewPCG(1, 2)))
+		var fe *FitError
+		require.True(t, errors.As(err, &fe))
+		res, st := p.RunPostFilter(context.Background(), state, pi, snap, fe.Statuses)
+		assert.Nil(t, res, "in status: %v", inStatus)
+		assert.Equal(t, []string{"not eligible due to a terminating pod on the nominated node."}, st.Reasons())
+	}
 }

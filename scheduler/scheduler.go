@@ -385,7 +385,10 @@ func (sc *Scheduler) flushLoop(ctx context.Context) {
 func (sc *Scheduler) ScheduleOne(ctx context.Context, qp *QueuedPod, cycle int64) {
 	key := qp.Info.Key()
 	cur, ok := sc.podInformer.Get(key)
-	if !ok || !pending(cur) || !sc.responsible(cur) {
+	// An assumed pod is bound (or being bound) already: it comes back here
+	// only through an informer event older than its binding (as upstream's
+	// skipPodSchedule).
+	if !ok || !pending(cur) || !sc.responsible(cur) || sc.cache.IsAssumed(key) {
 		sc.queue.Done(key)
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strconv"
 	"time"
 
@@ -91,7 +93,11 @@ func (s *ObjectStore) BindPod(ctx context.Context, b Binding, opts WriteOptions)
 		if err := bindable(k, b, cur, wantRV, curKV.ModRevision); err != nil {
 			return 0, err
 		}
-		next := apis.DeepCopy(cur)
+		// next shares what it does not change with cur: both are shared
+		// decoded values, which nobody modifies (callers get deep copies).
+		shallow := *cur
+		next := &shallow
+		next.Status.Conditions = slices.Clone(cur.Status.Conditions)
 		next.Spec.NodeName = b.NodeName
 		next.Status.NominatedNodeName = ""
 		// The time as the JSON codec gives it back (whole seconds, local), so that
@@ -123,7 +129,7 @@ func (s *ObjectStore) BindPod(ctx context.Context, b Binding, opts WriteOptions)
 		if err != nil {
 			return 0, fmt.Errorf("store: bind %s %q: %w", k.GroupResource(), b.Pod, err)
 		}
-		s.cacheWritten(kvKey, data, rev, next)
+		s.cacheWritten(k, kvKey, data, rev, next)
 		return rev, nil
 	}
 	return 0, conflictf(k, b.Pod, "gave up after %d attempts", maxAttempts)
@@ -148,15 +154,19 @@ func bindable(k *apis.KindInfo, b Binding, cur *core.Pod, wantRV, rev int64) err
 
 // cacheWritten makes obj, just written as data at rev, the key's shared
 // decoded value, so that the next read or watch event of it skips the
-// decode. The caller guarantees obj is what decoding data gives (it was
-// built from a decoded object with decoded-form changes only) and gives obj
-// up. Only the JSON codec is trusted this way; with others the next reader
-// decodes.
-func (s *ObjectStore) cacheWritten(key string, data []byte, rev int64, obj apis.Object) {
+// decode. The caller guarantees obj is what decoding data gives (built from
+// a decoded object with decoded-form changes only, or checked by
+// decodedForm) and gives obj up. Only the JSON codec is trusted this way;
+// with others the next reader decodes.
+func (s *ObjectStore) cacheWritten(k *apis.KindInfo, key string, data []byte, rev int64, obj apis.Object) {
 	if _, ok := s.codec.(JSONCodec); !ok || s.decMax <= 0 {
 		return
 	}
 	obj.Meta().ResourceVersion = strconv.FormatInt(rev, 10)
+	if s.verifyWritten != nil {
+		fresh, err := s.decodeNew(k, key, data, rev)
+		s.verifyWritten(obj, fresh, err)
+	}
 	s.decMu.Lock()
 	if cur, ok := s.decCache[key]; !ok || cur.modRevision <= rev {
 		if !ok && len(s.decCache) >= s.decMax {
@@ -168,4 +178,16 @@ func (s *ObjectStore) cacheWritten(key string, data []byte, rev int64, obj apis.
 		s.decCache[key] = decodedEntry{modRevision: rev, data: data, obj: obj}
 	}
 	s.decMu.Unlock()
+}
+
+// written returns what a write of obj as data at rev returns: a copy of
+// obj when it is in decoded form (and then the shared decoded value too),
+// else a decoding of data.
+func (s *ObjectStore) written(k *apis.KindInfo, key string, data []byte, rev int64, obj apis.Object) (apis.Object, error) {
+	if _, ok := s.codec.(JSONCodec); !ok || s.decMax <= 0 || !decodedForm(reflect.ValueOf(obj)) {
+		return s.decode(k, key, data, rev)
+	}
+	obj.Type().SetGroupVersionKind(k.GVK)
+	s.cacheWritten(k, key, data, rev, obj)
+	return apis.DeepCopy(obj), nil
 }

@@ -71,7 +71,9 @@
 // then cost a deep copy (apis.DeepCopy) instead of a decode. Every object
 // returned still belongs to the caller. ListShared (SharedLister) skips even
 // the copy, for read-only caches such as informers: its items are the
-// store's own and must never be modified.
+// store's own and must never be modified. Over a KV that is a SharedRanger
+// (store/memory), lists read the KV's own bytes rather than copies and
+// match them to decoded objects by pointer.
 //
 // Sentinel errors: test with errors.Is. ErrNotFound, ErrAlreadyExists,
 // ErrConflict (read again and retry), ErrFenced (deposed leader: stop; not an

@@ -1,6 +1,11 @@
 package store
 
-import "github.com/gantry-sdk/gantry/apis"
+import (
+	"reflect"
+	"sync/atomic"
+
+	"github.com/gantry-sdk/gantry/apis"
+)
 
 // Hooks for the tests of shared watches (watchhub.go).
 
@@ -38,3 +43,24 @@ func (s *ObjectStore) CachedDecoded(k *apis.KindInfo, key apis.Key) (apis.Object
 	e, ok := s.decCache[s.objectKey(k, key)]
 	return e.obj, e.data, ok
 }
+
+// VerifyWritten makes s check every written object it keeps as decoded
+// against a decoding of the written bytes, reporting a difference with
+// fail; it returns a counter of the objects checked.
+func (s *ObjectStore) VerifyWritten(fail func(format string, args ...any)) *atomic.Int64 {
+	var n atomic.Int64
+	s.verifyWritten = func(kept, decoded apis.Object, err error) {
+		n.Add(1)
+		if err != nil {
+			fail("decoding a written %T: %v", kept, err)
+			return
+		}
+		if !reflect.DeepEqual(kept, decoded) {
+			fail("kept %T differs from its decoding:\nkept    %#v\ndecoded %#v", kept, kept, decoded)
+		}
+	}
+	return &n
+}
+
+// DecodedForm is decodedForm for tests.
+func DecodedForm(obj apis.Object) bool { return decodedForm(reflect.ValueOf(obj)) }

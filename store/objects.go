@@ -85,6 +85,9 @@ type ObjectStore struct {
 	decCache   map[string]decodedEntry // object key -> its newest decoded value (see shared)
 	decMax     int
 	hubs       watchHubs // shared, indexed watches (watchhub.go)
+	// verifyWritten, set by tests only, is shown every written object kept
+	// as decoded beside a decoding of its bytes.
+	verifyWritten func(kept, decoded apis.Object, err error)
 }
 
 var _ Store = (*ObjectStore)(nil)

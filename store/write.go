@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/field"
@@ -72,7 +73,7 @@ func (s *ObjectStore) create(ctx context.Context, k *apis.KindInfo, obj apis.Obj
 	// Fields only the store sets, reset after admission as Kubernetes does.
 	m.Namespace, m.Name = key.Namespace, key.Name
 	m.UID = s.newUID()
-	m.CreationTimestamp = apis.NewTime(s.now())
+	m.CreationTimestamp = apis.NewTime(s.now().Truncate(time.Second).Local()) // as decoding gives it back
 	m.Generation = 1
 	m.DeletionTimestamp = nil
 	m.DeletionGracePeriodSeconds = nil
@@ -130,7 +131,7 @@ func (s *ObjectStore) create(ctx context.Context, k *apis.KindInfo, obj apis.Obj
 		if err != nil {
 			return nil, fmt.Errorf("store: create %s %q: %w", k.GroupResource(), key, err)
 		}
-		return s.decode(k, kvKey, data, rev)
+		return s.written(k, kvKey, data, rev, obj)
 	}
 	return nil, conflictf(k, key, "gave up after %d attempts", maxAttempts)
 }
@@ -288,7 +289,10 @@ func (s *ObjectStore) update(ctx context.Context, in apis.Object, opts WriteOpti
 		if err != nil {
 			return nil, fmt.Errorf("store: update %s %q: %w", k.GroupResource(), key, err)
 		}
-		return s.decode(k, kvKey, data, rev)
+		if deleteNow {
+			return s.decode(k, kvKey, data, rev)
+		}
+		return s.written(k, kvKey, data, rev, next)
 	}
 	return nil, conflictf(k, key, "gave up after %d attempts", maxAttempts)
 }
