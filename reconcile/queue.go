@@ -218,7 +218,7 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 	// A worker that finds the queue empty yields a few times before it
 	// parks: under load the next key usually arrives within a scheduling
 	// quantum, and parking and waking a goroutine costs more than that. It
-	// spins on an atomic count, not the lock, so the producer is not held up.
+	// spins on an atomic flag, not the lock, so the producer is not held up.
 	for spin := 0; !q.hasReady.Load() && spin < getSpins; spin++ {
 		runtime.Gosched()
 	}

@@ -28,15 +28,15 @@ func (s *ObjectStore) Watch(ctx context.Context, gvk apis.GroupVersionKind, opts
 			yield:  yield,
 		}
 		if s.hubs.private {
-			w.private(ctx, watchPos{rev: from(opts)})
+			w.private(ctx, watchPos{rev: watchStart(opts)})
 			return
 		}
 		w.shared(ctx)
 	}
 }
 
-// from is the first revision a watch with opts delivers; 0 means after the current one.
-func from(opts WatchOptions) int64 {
+// watchStart is the first revision a watch with opts delivers; 0 means after the current one.
+func watchStart(opts WatchOptions) int64 {
 	if opts.Revision > 0 {
 		return opts.Revision + 1
 	}
@@ -63,7 +63,7 @@ func (w *watcher) shared(ctx context.Context) {
 	defer func() { w.s.hubs.release(w.hub) }()
 	w.reg = &hubWatcher{sel: w.sel, bookmarks: w.opts.Bookmarks}
 	w.reg.field, w.reg.value = w.hub.indexOf(w.sel)
-	resume := watchPos{rev: from(w.opts)}
+	resume := watchPos{rev: watchStart(w.opts)}
 	for {
 		if !w.private(ctx, resume) {
 			return
@@ -127,24 +127,30 @@ func (w *watcher) join(p watchPos) bool {
 // where to go on privately, or until the watch ends (false).
 func (w *watcher) onHub(ctx context.Context) (watchPos, bool) {
 	reg := w.reg
+	var batch []hubItem
+	emitAll := func() bool {
+		batch = reg.take(batch)
+		defer clear(batch) // the queue it becomes holds no stale objects
+		for _, it := range batch {
+			if !w.emitItem(ctx, it) {
+				return false
+			}
+		}
+		return true
+	}
 	for {
 		select {
-		case it := <-reg.ch:
-			if !w.emitItem(ctx, it) {
+		case <-reg.wake:
+			if !emitAll() {
 				w.hub.leave(reg)
 				return watchPos{}, false
 			}
 		case <-reg.gone:
-			for {
-				select {
-				case it := <-reg.ch:
-					if !w.emitItem(ctx, it) {
-						return watchPos{}, false
-					}
-				default:
-					return reg.resume, true
-				}
+			// The hub queues nothing more: what is pending comes first.
+			if !emitAll() {
+				return watchPos{}, false
 			}
+			return reg.resume, true
 		case <-ctx.Done():
 			w.hub.leave(reg)
 			return watchPos{}, false

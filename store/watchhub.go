@@ -87,11 +87,44 @@ type watchHub struct {
 type hubWatcher struct {
 	sel          selection
 	bookmarks    bool
-	field, value string   // the index bucket; field "" for plain
-	from         watchPos // events before it were delivered privately
-	ch           chan hubItem
+	field, value string        // the index bucket; field "" for plain
+	from         watchPos      // events before it were delivered privately
 	gone         chan struct{} // closed when the hub drops the watcher
 	resume       watchPos      // where to go on privately, set before gone is closed
+
+	// The pending events: a queue that grows with the backlog rather than
+	// a channel's buffer allocated up front for every watcher.
+	qmu   sync.Mutex
+	queue []hubItem
+	wake  chan struct{} // holds a token while queue may be non-empty
+}
+
+// push queues it unless limit events are pending already.
+func (w *hubWatcher) push(it hubItem, limit int) bool {
+	w.qmu.Lock()
+	if len(w.queue) >= limit {
+		w.qmu.Unlock()
+		return false
+	}
+	w.queue = append(w.queue, it)
+	w.qmu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take returns the pending events, handing the queue spare (emptied) to fill next.
+func (w *hubWatcher) take(spare []hubItem) []hubItem {
+	if cap(spare) > 4*DefaultWatchBuffer {
+		spare = nil // after a burst, do not keep its memory
+	}
+	w.qmu.Lock()
+	items := w.queue
+	w.queue = spare[:0]
+	w.qmu.Unlock()
+	return items
 }
 
 // hubItem is an event for one watcher; obj is shared and copied by the watcher.
@@ -201,8 +234,9 @@ func (h *watchHub) join(w *hubWatcher, p watchPos) bool {
 		return false
 	}
 	w.from = p
-	w.ch = make(chan hubItem, h.buffer)
 	w.gone = make(chan struct{})
+	w.wake = make(chan struct{}, 1)
+	w.queue = nil
 	h.all[w] = struct{}{}
 	if w.field == "" {
 		h.plain[w] = struct{}{}
@@ -250,6 +284,9 @@ func (h *watchHub) remove(w *hubWatcher) bool {
 func (h *watchHub) drop(w *hubWatcher, p watchPos) {
 	if h.remove(w) {
 		h.s.hubs.fallbacks.Add(1)
+		if p.less(w.from) {
+			p = w.from // it read the events before from privately
+		}
 		w.resume = p
 		close(w.gone)
 	}
@@ -291,10 +328,8 @@ func (h *watchHub) dispatch(ev Event) {
 		h.mu.Lock()
 		for w := range h.all {
 			if w.bookmarks {
-				select {
-				case w.ch <- hubItem{typ: WatchBookmark, rev: ev.Revision}:
-				default: // a bookmark is only a checkpoint: a full watcher does without
-				}
+				// A bookmark is only a checkpoint: a full watcher does without.
+				w.push(hubItem{typ: WatchBookmark, rev: ev.Revision}, h.buffer)
 			}
 		}
 		h.mu.Unlock()
@@ -343,9 +378,7 @@ func (h *watchHub) dispatch(ev Event) {
 		if !ok {
 			return
 		}
-		select {
-		case w.ch <- it:
-		default:
+		if !w.push(it, h.buffer) {
 			h.drop(w, p) // too slow: it reads on from the KV's history at its own pace
 		}
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/gantry-sdk/gantry/apis/fields"
 	"github.com/gantry-sdk/gantry/apis/labels"
 	"github.com/gantry-sdk/gantry/store"
+	"github.com/gantry-sdk/gantry/store/etcd"
+	"github.com/gantry-sdk/gantry/store/etcd/etcdtest"
 	"github.com/gantry-sdk/gantry/store/memory"
 )
 
@@ -182,82 +184,85 @@ func objRev(t *testing.T, o apis.Object) int64 {
 func TestSharedWatchMatchesPrivate(t *testing.T) {
 	for seed := range uint64(2) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 7))
-			kv := newKV(t)
-			private, shared := pairStores(t, kv, 4)
-			ctx, cancel := context.WithCancel(t.Context())
-			var wg sync.WaitGroup
-			defer wg.Wait()
-			defer cancel()
-			ns := &core.Namespace{ObjectMeta: apis.ObjectMeta{Name: "ns1"}}
-			_, err := store.For[*core.Namespace](private).Create(ctx, ns, store.WriteOptions{})
-			require.NoError(t, err)
-
-			type pair struct {
-				opts         store.WatchOptions
-				want, got    *collector
-				fromRevision int64
-			}
-			var pairs []pair
-			var revs []int64
-			start := func(from int64) {
-				for i, opts := range watchSelectors(t) {
-					opts.Revision = from
-					var slow *rand.Rand
-					if i%2 == 0 {
-						slow = rand.New(rand.NewPCG(seed, uint64(i)))
-					}
-					pairs = append(pairs, pair{opts: opts, fromRevision: from,
-						want: collect(ctx, &wg, private, opts, nil),
-						got:  collect(ctx, &wg, shared, opts, slow)})
-				}
-			}
-			l, err := private.List(ctx, podGVK, store.ListOptions{})
-			require.NoError(t, err)
-			start(l.Revision)
-			const writes = 240
-			for i := range writes {
-				if rev := churn(t, ctx, rng, private, kv, i); rev > 0 {
-					revs = append(revs, rev)
-				}
-				if i == writes/3 || i == 2*writes/3 {
-					start(revs[rng.IntN(len(revs))]) // behind the hub, which is at the head
-				}
-			}
-
-			// The private watches keep up easily: wait until they are quiet,
-			// then until every shared one has the same events.
-			total := func() (n int) {
-				for _, p := range pairs {
-					ev, err := p.want.snapshot()
-					require.NoError(t, err)
-					n += len(ev)
-				}
-				return n
-			}
-			for n := -1; n != total(); {
-				n = total()
-				time.Sleep(200 * time.Millisecond)
-			}
-			for _, p := range pairs {
-				want, _ := p.want.snapshot()
-				var got []store.WatchEvent
-				for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-					var err error
-					got, err = p.got.snapshot()
-					require.NoError(t, err)
-					if reflect.DeepEqual(want, got) {
-						break
-					}
-				}
-				require.Equal(t, summary(want), summary(got), "selection %+v from revision %d", p.opts, p.fromRevision)
-				require.Equal(t, want, got, "selection %+v from revision %d", p.opts, p.fromRevision)
-			}
-			assert.Positive(t, store.WatchFallbacks(shared), "slow watchers overflowed and fell back")
-			_, onHub := store.WatchHubs(shared)
-			t.Logf("%d watchers compared, %d on shared watches at the end, %d fallbacks", len(pairs), onHub, store.WatchFallbacks(shared))
+			compareSharedWithPrivate(t, newKV(t), seed, 180)
 		})
 	}
+}
+
+// compareSharedWithPrivate is TestSharedWatchMatchesPrivate over kv.
+func compareSharedWithPrivate(t *testing.T, kv store.KV, seed uint64, writes int) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	private, shared := pairStores(t, kv, 4)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	ns := &core.Namespace{ObjectMeta: apis.ObjectMeta{Name: "ns1"}}
+	_, err := store.For[*core.Namespace](private).Create(ctx, ns, store.WriteOptions{})
+	require.NoError(t, err)
+
+	type pair struct {
+		opts         store.WatchOptions
+		want, got    *collector
+		fromRevision int64
+	}
+	var pairs []pair
+	var revs []int64
+	start := func(from int64) {
+		for i, opts := range watchSelectors(t) {
+			opts.Revision = from
+			var slow *rand.Rand
+			if i%2 == 0 {
+				slow = rand.New(rand.NewPCG(seed, uint64(i)))
+			}
+			pairs = append(pairs, pair{opts: opts, fromRevision: from,
+				want: collect(ctx, &wg, private, opts, nil),
+				got:  collect(ctx, &wg, shared, opts, slow)})
+		}
+	}
+	l, err := private.List(ctx, podGVK, store.ListOptions{})
+	require.NoError(t, err)
+	start(l.Revision)
+	for i := range writes {
+		if rev := churn(t, ctx, rng, private, kv, i); rev > 0 {
+			revs = append(revs, rev)
+		}
+		if i == writes/3 || i == 2*writes/3 {
+			start(revs[rng.IntN(len(revs))]) // behind the hub, which is at the head
+		}
+	}
+
+	// The private watches keep up easily: wait until they are quiet,
+	// then until every shared one has the same events.
+	total := func() (n int) {
+		for _, p := range pairs {
+			ev, err := p.want.snapshot()
+			require.NoError(t, err)
+			n += len(ev)
+		}
+		return n
+	}
+	for n := -1; n != total(); {
+		n = total()
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, p := range pairs {
+		want, _ := p.want.snapshot()
+		var got []store.WatchEvent
+		for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			var err error
+			got, err = p.got.snapshot()
+			require.NoError(t, err)
+			if reflect.DeepEqual(want, got) {
+				break
+			}
+		}
+		require.Equal(t, summary(want), summary(got), "selection %+v from revision %d", p.opts, p.fromRevision)
+		require.Equal(t, want, got, "selection %+v from revision %d", p.opts, p.fromRevision)
+	}
+	assert.Positive(t, store.WatchFallbacks(shared), "slow watchers overflowed and fell back")
+	_, onHub := store.WatchHubs(shared)
+	t.Logf("%d watchers compared, %d on shared watches at the end, %d fallbacks", len(pairs), onHub, store.WatchFallbacks(shared))
 }
 
 // A watcher that stops reading never holds up the others; once it reads
@@ -393,4 +398,87 @@ func TestSharedWatchStopsWithLastWatcher(t *testing.T) {
 	hubs, watchers := store.WatchHubs(s)
 	assert.Zero(t, hubs)
 	assert.Zero(t, watchers)
+}
+
+// When the shared watch's KV watch ends (here the KV closes), its watchers
+// go on privately and so end with the KV's error, as they did before.
+func TestSharedWatchEndsWithKV(t *testing.T) {
+	kv := memory.New(memory.Options{})
+	s, err := store.New(kv, coreScheme(t), store.Options{})
+	require.NoError(t, err)
+	ctx := t.Context()
+	pods := store.For[*core.Pod](s)
+	l, err := pods.List(ctx, store.ListOptions{})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	c := collect(ctx, &wg, s, store.WatchOptions{Fields: fields.OneTermEqual("spec.nodeName", "n1"), Revision: l.Revision}, nil)
+	for i := 0; ; i++ {
+		_, err := pods.Create(ctx, newPod("default", fmt.Sprintf("p%d", i), "n1", "a"), store.WriteOptions{})
+		require.NoError(t, err)
+		if _, on := store.WatchHubs(s); on == 1 {
+			break
+		}
+		require.Less(t, i, 1000, "the watcher never joined the shared watch")
+		time.Sleep(time.Millisecond)
+	}
+	require.NoError(t, kv.Close())
+	wg.Wait()
+	_, err = c.snapshot()
+	require.ErrorIs(t, err, store.ErrClosed)
+	assert.Positive(t, store.WatchFallbacks(s), "it left the ended shared watch")
+}
+
+// A watcher on the shared watch that asked for bookmarks gets them, at a
+// revision no lower than the last event it was given.
+func TestSharedWatchBookmarks(t *testing.T) {
+	s, err := store.New(newKV(t), coreScheme(t), store.Options{}) // progress every 50 ms
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	pods := store.For[*core.Pod](s)
+	l, err := pods.List(ctx, store.ListOptions{})
+	require.NoError(t, err)
+	c := collect(ctx, &wg, s, store.WatchOptions{Fields: fields.OneTermEqual("spec.nodeName", "n1"), Revision: l.Revision, Bookmarks: true}, nil)
+	for i := 0; ; i++ {
+		_, err := pods.Create(ctx, newPod("default", fmt.Sprintf("p%d", i), "n1", "a"), store.WriteOptions{})
+		require.NoError(t, err)
+		if _, on := store.WatchHubs(s); on == 1 {
+			break
+		}
+		require.Less(t, i, 1000, "the watcher never joined the shared watch")
+		time.Sleep(time.Millisecond)
+	}
+	p, err := pods.Create(ctx, newPod("default", "last", "n1", "a"), store.WriteOptions{})
+	require.NoError(t, err)
+	last := objRev(t, p)
+	require.Eventually(t, func() bool {
+		evs, _ := c.snapshot()
+		var seen bool
+		for _, ev := range evs {
+			switch {
+			case ev.Type != store.WatchBookmark:
+				seen = seen || ev.Revision == last
+			case seen && ev.Revision >= last:
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 10*time.Millisecond)
+	evs, _ := c.snapshot()
+	for i := 1; i < len(evs); i++ {
+		assert.GreaterOrEqual(t, evs[i].Revision, evs[i-1].Revision, "revisions never go back")
+	}
+}
+
+// The same comparison over the etcd KV, on a real embedded etcd.
+func TestSharedWatchMatchesPrivateEtcd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded etcd")
+	}
+	srv := etcdtest.Start(t, etcdtest.Options{NoFsync: true})
+	kv, err := etcd.New(srv.Client, etcd.Options{Prefix: "/watchhub"})
+	require.NoError(t, err)
+	compareSharedWithPrivate(t, kv, 0, 80)
 }
