@@ -62,25 +62,9 @@ type Queue[K comparable] struct {
 	free    []*entry[K]
 	// workers waiting on cond and not yet signalled: a push signals only
 	// while one is, and counts it off, so a stream of adds while a woken
-	// worker waits for a CPU does not signal again and again. Written under
-	// mu; Add reads it without.
-	parked   atomic.Int32
-	wakes    int         // workers counted off parked, to signal once mu is released
+	// worker waits for a CPU does not signal again and again.
+	parked   int
 	hasReady atomic.Bool // ready.len() > 0, for Get to spin on without the lock
-	backlog  atomic.Bool // ready.len() >= backlogLen: Add may defer
-
-	// Adds made while a backlog of keys is ready wait in pending, under
-	// their own small lock, and whoever takes mu next (through lock) moves
-	// them to the queue, in order, before doing anything else: a producer
-	// running ahead of its workers then neither waits for mu nor pulls its
-	// cache lines away from them per key, and the workers take its adds in
-	// batches. Every operation that observes queued keys (the adds, Get,
-	// Done, Len, the shutdowns) applies them first, so none can tell a
-	// pending add from an applied one.
-	pendMu  sync.Mutex
-	pending []pendingAdd[K]
-	pendN   atomic.Int32    // len(pending)
-	spare   []pendingAdd[K] // the other pending buffer, under mu
 	// the entries handed out last: Done usually finds its key here and
 	// skips a table lookup, a cache miss when many keys are queued.
 	recent     [4]*entry[K]
@@ -106,21 +90,6 @@ type Queue[K comparable] struct {
 	failures            map[K]int
 	bucket              *rate.Limiter
 }
-
-// pendingAdd is an Add not yet applied.
-type pendingAdd[K comparable] struct {
-	key  K
-	hash uint64
-}
-
-// backlogLen is how many ready keys make Add defer: workers that have
-// that many to take are not waiting for the next.
-const backlogLen = 8
-
-// maxPending bounds the pending adds: past it, Add applies them itself, so
-// a producer repeating a few keys while the workers are busy cannot grow it
-// without bound (applied adds are de-duplicated).
-const maxPending = 1024
 
 // entry is the state of a key that is queued or in flight.
 type entry[K comparable] struct {
@@ -173,95 +142,34 @@ func NewQueue[K comparable](opts QueueOptions) *Queue[K] {
 // handed out again after its Done. Adds after ShutDown are ignored.
 func (q *Queue[K]) Add(key K) {
 	h := q.entries.hash(key) // outside the lock: workers run meanwhile
-	// With a backlog of ready keys the workers are busy and the add can
-	// wait for the next of them to take mu. With few ready a worker may be
-	// waiting for this very key, so it is applied at once. With metrics
-	// every add is applied at once, so that a scrape counts it.
-	if q.metrics == nil && q.backlog.Load() && q.deferAdd(key, h) {
-		return
-	}
-	q.lock()
-	q.addLocked(key, h)
-	q.unlock()
-}
-
-// deferAdd appends an add to pending, and reports false if pending is full.
-func (q *Queue[K]) deferAdd(key K, h uint64) bool {
-	q.pendMu.Lock()
-	if len(q.pending) >= maxPending {
-		q.pendMu.Unlock()
-		return false
-	}
-	q.pending = append(q.pending, pendingAdd[K]{key: key, hash: h})
-	q.pendN.Store(int32(len(q.pending)))
-	q.pendMu.Unlock()
-	// A worker that parked after its last look at pending would miss the
-	// add: apply it under mu, where a parking worker holds mu until it
-	// waits. (Get counts itself parked before it looks, so one of the two
-	// sees the other.)
-	if q.parked.Load() > 0 {
-		q.lock()
-		q.unlock()
-	}
-	return true
-}
-
-// lock takes mu and applies the pending adds, which happened before.
-func (q *Queue[K]) lock() {
 	q.mu.Lock()
-	q.applyPendingLocked()
-}
-
-// unlock releases mu, then wakes the workers counted off parked: signalled
-// outside the lock, a woken worker does not find it held.
-func (q *Queue[K]) unlock() {
-	n := q.wakes
-	q.wakes = 0
+	wake := q.addLocked(key, h)
 	q.mu.Unlock()
-	for range n {
+	// Signalled outside the lock, the woken worker does not find it held.
+	if wake {
 		q.cond.Signal()
 	}
 }
 
-func (q *Queue[K]) applyPendingLocked() {
-	if q.pendN.Load() == 0 {
-		return
-	}
-	q.pendMu.Lock()
-	batch := q.pending
-	q.pending = q.spare[:0]
-	q.pendN.Store(0)
-	q.pendMu.Unlock()
-	for i := range batch {
-		q.addLocked(batch[i].key, batch[i].hash)
-	}
-	clear(batch)
-	q.spare = batch[:0]
-}
-
-// pushReadyLocked queues e and counts off a parked worker to wake, if any:
-// waking is the costly part of a hand-off, and busy workers find the key on
-// their next Get.
-func (q *Queue[K]) pushReadyLocked(e *entry[K]) {
+// pushReadyLocked queues e and reports whether a parked worker should be
+// woken: waking is the costly part of a hand-off, and busy workers find the
+// key on their next Get.
+func (q *Queue[K]) pushReadyLocked(e *entry[K]) (wake bool) {
 	q.ready.push(e)
-	// The flags are stored only when they change: they share a cache line
-	// that spinning workers read.
-	switch q.ready.len() {
-	case 1:
+	if q.ready.len() == 1 {
 		q.hasReady.Store(true)
-	case backlogLen:
-		q.backlog.Store(true)
 	}
-	if q.parked.Load() > 0 {
-		q.parked.Add(-1)
-		q.wakes++
+	if q.parked == 0 {
+		return false
 	}
+	q.parked--
+	return true
 }
 
-// addLocked adds key, whose hash is h.
-func (q *Queue[K]) addLocked(key K, h uint64) {
+// addLocked adds key, whose hash is h, and reports whether to signal cond.
+func (q *Queue[K]) addLocked(key K, h uint64) (wake bool) {
 	if q.shuttingDown {
-		return
+		return false
 	}
 	slot, e := q.entries.find(key, h)
 	switch {
@@ -270,9 +178,9 @@ func (q *Queue[K]) addLocked(key K, h uint64) {
 		e.state = stateQueued
 		q.entries.insertAt(slot, h, e)
 		q.active++
-		q.pushReadyLocked(e)
+		wake = q.pushReadyLocked(e)
 	case e.state&(stateQueued|stateDirty) != 0:
-		return // already waiting: de-duplicated
+		return false // already waiting: de-duplicated
 	default: // processing: hand out again after Done
 		e.state |= stateDirty
 	}
@@ -281,6 +189,7 @@ func (q *Queue[K]) addLocked(key K, h uint64) {
 		m.depth.Inc()
 		e.addedAt = q.clock.Now()
 	}
+	return wake
 }
 
 func (q *Queue[K]) release(e *entry[K]) {
@@ -309,28 +218,17 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 	// A worker that finds the queue empty yields a few times before it
 	// parks: under load the next key usually arrives within a scheduling
 	// quantum, and parking and waking a goroutine costs more than that. It
-	// spins on atomic flags, not the lock, so the producer is not held up.
-	for spin := 0; !q.hasReady.Load() && q.pendN.Load() == 0 && spin < getSpins; spin++ {
+	// spins on an atomic flag, not the lock, so the producer is not held up.
+	for spin := 0; !q.hasReady.Load() && spin < getSpins; spin++ {
 		runtime.Gosched()
 	}
-	q.lock()
+	q.mu.Lock()
 	for q.ready.len() == 0 && !q.shuttingDown {
-		// Counted parked before the last look at pending: an Add that
-		// missed that look sees the count and applies its add under mu.
-		q.parked.Add(1) // counted off by whoever signals, or by a broadcast
-		if q.pendN.Load() > 0 {
-			q.parked.Add(-1)
-			q.applyPendingLocked()
-			continue
-		}
-		for ; q.wakes > 0; q.wakes-- {
-			q.cond.Signal()
-		}
+		q.parked++ // counted off by whoever signals, or by a broadcast
 		q.cond.Wait()
-		q.applyPendingLocked()
 	}
 	if q.ready.len() == 0 || (q.shuttingDown && !q.draining) {
-		q.unlock()
+		q.mu.Unlock()
 		return key, false
 	}
 	e := q.popReadyLocked()
@@ -344,7 +242,7 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 		e.startedAt = now
 	}
 	key = e.key
-	q.unlock()
+	q.mu.Unlock()
 	// Metrics are recorded outside the lock: they are atomic on their own.
 	if m := q.metrics; m != nil {
 		m.depth.Dec()
@@ -356,7 +254,7 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 // Done marks key finished. If it was added while being processed, it is
 // queued again. Done of a key not handed out is ignored.
 func (q *Queue[K]) Done(key K) {
-	q.lock()
+	q.mu.Lock()
 	// An entry holds a key only while it is that key's entry in the table, so
 	// a recent entry in flight with this key is the one the table would give.
 	var e *entry[K]
@@ -370,16 +268,17 @@ func (q *Queue[K]) Done(key K) {
 		e = q.entries.get(key)
 	}
 	if e == nil || e.state&stateProcessing == 0 {
-		q.unlock()
+		q.mu.Unlock()
 		return
 	}
 	var worked time.Duration
 	if q.metrics != nil {
 		worked = q.clock.Now().Sub(e.startedAt)
 	}
+	wake := false
 	if e.state&stateDirty != 0 && (!q.shuttingDown || q.draining) {
 		e.state = stateQueued
-		q.pushReadyLocked(e)
+		wake = q.pushReadyLocked(e)
 	} else {
 		if e.state&stateDirty != 0 && q.metrics != nil {
 			q.metrics.depth.Dec() // dropped by ShutDown
@@ -389,7 +288,10 @@ func (q *Queue[K]) Done(key K) {
 		q.active--
 		q.checkDrainedLocked()
 	}
-	q.unlock()
+	q.mu.Unlock()
+	if wake {
+		q.cond.Signal()
+	}
 	if m := q.metrics; m != nil {
 		m.workDuration.Observe(seconds(worked))
 	}
@@ -398,13 +300,15 @@ func (q *Queue[K]) Done(key K) {
 // AddAfter adds key once d has elapsed (at once if d <= 0). Of several
 // pending delayed adds of one key, the earliest wins.
 func (q *Queue[K]) AddAfter(key K, d time.Duration) {
-	q.lock()
-	defer q.unlock()
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.shuttingDown {
 		return
 	}
 	if d <= 0 {
-		q.addLocked(key, q.entries.hash(key))
+		if q.addLocked(key, q.entries.hash(key)) {
+			q.cond.Signal()
+		}
 		return
 	}
 	at := q.clock.Now().Add(d)
@@ -442,8 +346,8 @@ func (q *Queue[K]) armLocked() {
 
 // fire moves every due delayed add to the queue and re-arms the timer.
 func (q *Queue[K]) fire(gen uint64) {
-	q.lock()
-	defer q.unlock()
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if gen != q.timerGen || q.shuttingDown {
 		return // replaced by an earlier timer, or shut down
 	}
@@ -452,7 +356,9 @@ func (q *Queue[K]) fire(gen uint64) {
 	for len(q.waiting) > 0 && !q.waiting[0].at.After(now) {
 		w := heap.Pop(&q.waiting).(*waitItem[K])
 		delete(q.waitingByKey, w.key)
-		q.addLocked(w.key, q.entries.hash(w.key))
+		if q.addLocked(w.key, q.entries.hash(w.key)) {
+			q.cond.Signal()
+		}
 	}
 	q.armLocked()
 }
@@ -508,17 +414,17 @@ func (q *Queue[K]) NumRequeues(key K) int {
 
 // Len reports the number of keys waiting to be handed out (not the delayed ones).
 func (q *Queue[K]) Len() int {
-	q.lock()
-	defer q.unlock()
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	return q.ready.len()
 }
 
 // ShutDown stops the queue: Get returns false at once, later adds and
 // pending delayed adds are dropped. Keys in flight may still call Done.
 func (q *Queue[K]) ShutDown() {
-	q.lock() // adds made before count: with a drain they are handed out
+	q.mu.Lock()
 	q.shutDownLocked(false)
-	q.unlock()
+	q.mu.Unlock()
 }
 
 // ShutDownWithDrain stops accepting adds, lets workers take every queued key
@@ -526,10 +432,10 @@ func (q *Queue[K]) ShutDown() {
 // returns once none is queued or in flight, or with ctx's error when ctx
 // ends first (the queue is then shut down as by ShutDown).
 func (q *Queue[K]) ShutDownWithDrain(ctx context.Context) error {
-	q.lock()
+	q.mu.Lock()
 	q.shutDownLocked(true)
 	drained := q.drained
-	q.unlock()
+	q.mu.Unlock()
 	select {
 	case <-drained:
 		return nil
@@ -569,7 +475,7 @@ func (q *Queue[K]) shutDownLocked(drain bool) {
 		}
 	}
 	q.checkDrainedLocked()
-	q.parked.Store(0)
+	q.parked = 0
 	q.cond.Broadcast()
 }
 
@@ -608,11 +514,8 @@ func (q *Queue[K]) inflight() (unfinished, longest float64) {
 
 func (q *Queue[K]) popReadyLocked() *entry[K] {
 	e := q.ready.pop()
-	switch q.ready.len() {
-	case 0:
+	if q.ready.len() == 0 {
 		q.hasReady.Store(false)
-	case backlogLen - 1:
-		q.backlog.Store(false)
 	}
 	return e
 }

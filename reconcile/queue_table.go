@@ -13,11 +13,12 @@ type keyTable[K comparable] struct {
 	seed  maphash.Seed
 	slots []tableSlot[K] // a power of two long, at most half full
 	count int
-	// removes since the last resize: the table shrinks only after as many
-	// removes as it has slots, so a queue whose depth swings between empty
-	// and full does not rebuild its table twice a swing, and each rebuild is
+	// removes since the last resize, and the most entries held since: the
+	// table shrinks only after as many removes as it has slots, and only if
+	// it stayed under a sixteenth full all along, so a queue whose depth
+	// swings does not rebuild its table every swing, and each rebuild is
 	// paid for by the removes before it.
-	removes int
+	removes, peak int
 }
 
 // tableSlot holds an entry and its key's hash, which spares dereferencing
@@ -64,6 +65,7 @@ func (t *keyTable[K]) insertAt(i int, h uint64, e *entry[K]) {
 	e.hash = h
 	t.slots[i] = tableSlot[K]{hash: h, e: e}
 	t.count++
+	t.peak = max(t.peak, t.count)
 	if 2*t.count > len(t.slots) {
 		t.resize(2 * len(t.slots))
 	}
@@ -90,17 +92,21 @@ func (t *keyTable[K]) remove(e *entry[K]) {
 	t.slots[i] = tableSlot[K]{}
 	t.count--
 	t.removes++
-	if len(t.slots) > minTableSlots && 16*t.count < len(t.slots) && t.removes >= len(t.slots) {
-		n := minTableSlots
-		for n < 4*t.count {
-			n *= 2
+	if t.removes >= len(t.slots) && len(t.slots) > minTableSlots {
+		if 16*t.peak < len(t.slots) {
+			n := minTableSlots
+			for n < 4*t.peak {
+				n *= 2
+			}
+			t.resize(n)
+		} else {
+			t.removes, t.peak = 0, t.count // a new period
 		}
-		t.resize(n)
 	}
 }
 
 func (t *keyTable[K]) resize(n int) {
-	t.removes = 0
+	t.removes, t.peak = 0, t.count
 	old := t.slots
 	t.slots = make([]tableSlot[K], n)
 	mask := n - 1

@@ -54,10 +54,15 @@
 // it is chosen, bound in the background, forgotten if binding fails,
 // expired if never confirmed) and a Queue (activeQ by priority then age;
 // backoff 1 s doubling to 10 s; unschedulable pods wait for a cluster event
-// that can help them, or 5 minutes). DefaultBinder sets spec.nodeName with
-// an Update that compares on the pod's resourceVersion, then the
-// PodScheduled condition with UpdateStatus; Scheduled and FailedScheduling
-// (and Preempted) are written as core/v1 Events. Preemption evicts the
+// that can help them, or 5 minutes). DefaultBinder sets spec.nodeName and
+// the PodScheduled condition in one write compared on the revision
+// (store.PodBinder, as the binding subresource does), or, over a store
+// without it, with an Update compared on resourceVersion then UpdateStatus.
+// Scheduled and FailedScheduling (and Preempted) are written as core/v1
+// Events in the background: a bounded queue (Options.EventQueueSize) that
+// never blocks scheduling and drops, counting (EventStats), when full, as
+// client-go does; repeats within 10 minutes bump the stored event's count
+// like client-go's EventCorrelator. Preemption evicts the
 // victims through the store and sets status.nominatedNodeName. With
 // Options.LeaderElection (kube-scheduler's --leader-elect) replicas
 // campaign for a Lease through reconcile/leader; only the leader schedules,

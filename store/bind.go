@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/gantry-sdk/gantry/apis"
@@ -119,7 +117,11 @@ func (s *ObjectStore) BindPod(ctx context.Context, b Binding, opts WriteOptions)
 		if opts.DryRun {
 			return curKV.ModRevision, nil
 		}
+		s.expectWrite(kvKey, data, next)
 		rev, err := s.kv.Txn(ctx, Txn{If: append([]Compare{{Key: kvKey, ModRevision: curKV.ModRevision}}, fence...), Then: []Op{Put(kvKey, data)}})
+		if err != nil {
+			s.unexpectWrite(kvKey, next)
+		}
 		if errors.Is(err, ErrConflict) {
 			if ferr := s.fenceFailed(ctx, k, b.Pod, opts.Fence); ferr != nil {
 				return 0, ferr
@@ -150,44 +152,4 @@ func bindable(k *apis.KindInfo, b Binding, cur *core.Pod, wantRV, rev int64) err
 		return conflictf(k, b.Pod, "pod has non-empty spec.schedulingGates")
 	}
 	return nil
-}
-
-// cacheWritten makes obj, just written as data at rev, the key's shared
-// decoded value, so that the next read or watch event of it skips the
-// decode. The caller guarantees obj is what decoding data gives (built from
-// a decoded object with decoded-form changes only, or checked by
-// decodedForm) and gives obj up. Only the JSON codec is trusted this way;
-// with others the next reader decodes.
-func (s *ObjectStore) cacheWritten(k *apis.KindInfo, key string, data []byte, rev int64, obj apis.Object) {
-	if _, ok := s.codec.(JSONCodec); !ok || s.decMax <= 0 {
-		return
-	}
-	obj.Meta().ResourceVersion = strconv.FormatInt(rev, 10)
-	if s.verifyWritten != nil {
-		fresh, err := s.decodeNew(k, key, data, rev)
-		s.verifyWritten(obj, fresh, err)
-	}
-	s.decMu.Lock()
-	if cur, ok := s.decCache[key]; !ok || cur.modRevision <= rev {
-		if !ok && len(s.decCache) >= s.decMax {
-			for victim := range s.decCache {
-				delete(s.decCache, victim)
-				break
-			}
-		}
-		s.decCache[key] = decodedEntry{modRevision: rev, data: data, obj: obj}
-	}
-	s.decMu.Unlock()
-}
-
-// written returns what a write of obj as data at rev returns: a copy of
-// obj when it is in decoded form (and then the shared decoded value too),
-// else a decoding of data.
-func (s *ObjectStore) written(k *apis.KindInfo, key string, data []byte, rev int64, obj apis.Object) (apis.Object, error) {
-	if _, ok := s.codec.(JSONCodec); !ok || s.decMax <= 0 || !decodedForm(reflect.ValueOf(obj)) {
-		return s.decode(k, key, data, rev)
-	}
-	obj.Type().SetGroupVersionKind(k.GVK)
-	s.cacheWritten(k, key, data, rev, obj)
-	return apis.DeepCopy(obj), nil
 }

@@ -241,3 +241,62 @@ func TestBindPodAdmissionAndDryRun(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, created, got)
 }
+
+// Writes kept as decoded, raced by watches and reads that may see them
+// before their writers hear back: every kept object equals its decoding,
+// and watchers see every binding once, as written.
+func TestKeptWritesUnderConcurrentWatch(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	scheme, err := builtin.NewScheme()
+	require.NoError(t, err)
+	s, err := store.New(newKV(t), scheme, store.Options{})
+	require.NoError(t, err)
+	checked := s.VerifyWritten(t.Errorf)
+	pods := store.For[*core.Pod](s)
+	const n = 50
+	for i := range n {
+		_, err := pods.Create(ctx, bindPod(fmt.Sprintf("p%02d", i)), store.WriteOptions{})
+		require.NoError(t, err)
+	}
+	l, err := pods.List(ctx, store.ListOptions{})
+	require.NoError(t, err)
+	seen := make(chan *core.Pod, n)
+	go func() {
+		for ev, err := range pods.Watch(ctx, store.WatchOptions{Revision: l.Revision}) {
+			if err != nil {
+				return
+			}
+			if ev.Type == store.WatchModified {
+				seen <- ev.Object
+			}
+		}
+	}()
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			key := apis.Key{Namespace: "default", Name: fmt.Sprintf("p%02d", i)}
+			_, err := s.BindPod(ctx, store.Binding{Pod: key, NodeName: fmt.Sprintf("n%d", i%3)}, store.WriteOptions{})
+			if err == nil {
+				_, err = pods.Get(ctx, key, store.GetOptions{})
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errs)
+	}
+	got := map[string]bool{}
+	for range n {
+		select {
+		case p := <-seen:
+			require.NotEmpty(t, p.Spec.NodeName)
+			require.True(t, p.Status.GetPodCondition(core.PodScheduled).Status == apis.ConditionTrue)
+			require.False(t, got[p.Name], "pod %s seen twice", p.Name)
+			got[p.Name] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("saw %d of %d bindings", len(got), n)
+		}
+	}
+	require.GreaterOrEqual(t, checked.Load(), int64(n))
+}

@@ -19,6 +19,19 @@ type decodedEntry struct {
 	modRevision int64
 	data        []byte
 	obj         apis.Object
+	// prev is the value this one replaced, kept for the watch event of the
+	// replacing write, which reads it as the event's previous value.
+	prev *decodedEntry
+}
+
+// replacing returns e to store over old (the key's entry, if ok), keeping
+// old, without its own prev, as e.prev.
+func (e decodedEntry) replacing(old decodedEntry, ok bool) decodedEntry {
+	if ok && old.modRevision < e.modRevision {
+		old.prev = nil
+		e.prev = &old
+	}
+	return e
 }
 
 // shared returns the object stored at key as of modRevision rev, decoded
@@ -38,9 +51,13 @@ func (s *ObjectStore) shared(k *apis.KindInfo, key string, data []byte, rev int6
 	}
 	s.decMu.RLock()
 	e, ok := s.decCache[key]
+	_, expected := s.decPending[key]
 	s.decMu.RUnlock()
 	if ok && e.modRevision == rev && len(e.data) == len(data) && unsafe.SliceData(e.data) == unsafe.SliceData(data) {
 		return e.obj, nil // the very bytes decoded before: the common case of a KV that shares its values
+	}
+	if ok && e.prev != nil && e.prev.modRevision == rev && bytes.Equal(e.prev.data, data) {
+		return e.prev.obj, nil
 	}
 	if ok && e.modRevision == rev && bytes.Equal(e.data, data) {
 		if unsafe.SliceData(e.data) != unsafe.SliceData(data) {
@@ -54,6 +71,11 @@ func (s *ObjectStore) shared(k *apis.KindInfo, key string, data []byte, rev int6
 			s.decMu.Unlock()
 		}
 		return e.obj, nil
+	}
+	if expected {
+		if obj, ok := s.takeExpected(k, key, data, rev); ok {
+			return obj, nil // a write under way, seen before its writer heard back
+		}
 	}
 	obj, err := s.decodeNew(k, key, data, rev)
 	if err != nil {
@@ -69,7 +91,7 @@ func (s *ObjectStore) shared(k *apis.KindInfo, key string, data []byte, rev int6
 				break
 			}
 		}
-		s.decCache[key] = decodedEntry{modRevision: rev, data: data, obj: obj}
+		s.decCache[key] = decodedEntry{modRevision: rev, data: data, obj: obj}.replacing(cur, ok)
 	}
 	s.decMu.Unlock()
 	return obj, nil

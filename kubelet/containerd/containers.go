@@ -99,7 +99,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg kub
 		return "", r.wrap("create container "+cfg.Name+": snapshot", id, err)
 	}
 	r.mu.Lock()
-	r.mounts[id] = mounts
+	r.created[id] = createdContainer{mounts: mounts, logPath: labels[keyLogPath]}
 	r.mu.Unlock()
 	return id, nil
 }
@@ -201,31 +201,33 @@ func (r *Runtime) containerRecord(ctx context.Context, id string) (containers.Co
 // StartContainer implements kubelet.Containers: the task is created (in the
 // pod's shim when one runs) and started, its output copied into the log file.
 func (r *Runtime) StartContainer(ctx context.Context, id string) (err error) {
-	rec, err := r.containerRecord(ctx, id)
-	if err != nil {
-		return err
-	}
-	ctx = r.nsCtx(ctx)
+	// A container this Runtime created starts without a lookup; another's
+	// (an agent that restarted in between) is read from containerd.
 	r.mu.Lock()
-	mounts, ok := r.mounts[id]
+	cc, ok := r.created[id]
 	r.mu.Unlock()
 	if !ok {
-		if mounts, err = r.c.SnapshotService(r.snapshotter).Mounts(ctx, rec.SnapshotKey); err != nil {
+		rec, err := r.containerRecord(ctx, id)
+		if err != nil {
+			return err
+		}
+		if cc.mounts, err = r.c.SnapshotService(rec.Snapshotter).Mounts(r.nsCtx(ctx), rec.SnapshotKey); err != nil {
 			return r.wrap("start container: mounts", id, err)
 		}
+		cc.logPath = rec.Labels[keyLogPath]
 	}
-	tl, err := r.newTaskLog(id, rec.Labels[keyLogPath])
+	ctx = r.nsCtx(ctx)
+	tl, err := r.newTaskLog(id, cc.logPath)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
-			tl.stop()
-			tl.io.Close()
+			tl.discard()
 		}
 	}()
 	cfg := tl.io.Config()
-	req := &tasks.CreateTaskRequest{ContainerID: id, Stdout: cfg.Stdout, Stderr: cfg.Stderr, Rootfs: rootfs(mounts)}
+	req := &tasks.CreateTaskRequest{ContainerID: id, Stdout: cfg.Stdout, Stderr: cfg.Stderr, Rootfs: rootfs(cc.mounts)}
 	if _, err := r.c.TaskService().Create(ctx, req); err != nil {
 		return r.wrap("start container: create task", id, errgrpc.ToNative(err))
 	}
@@ -235,7 +237,7 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) (err error) {
 	}
 	started := time.Now()
 	r.mu.Lock()
-	delete(r.mounts, id)
+	delete(r.created, id)
 	r.started[id] = started
 	r.mu.Unlock()
 	r.follow(id, tl)
@@ -246,6 +248,13 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) (err error) {
 		_, _ = r.c.ContainerService().Update(r.nsCtx(r.ctx), upd, "labels."+keyStarted)
 	})
 	return nil
+}
+
+// createdContainer is what StartContainer needs of a container this Runtime
+// created and has not started yet.
+type createdContainer struct {
+	mounts  []mount.Mount
+	logPath string
 }
 
 func rootfs(ms []mount.Mount) []*types.Mount {
@@ -372,7 +381,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 	r.mu.Lock()
 	tl := r.logs[id]
 	delete(r.logs, id)
-	delete(r.mounts, id)
+	delete(r.created, id)
 	delete(r.started, id)
 	delete(r.oom, id)
 	delete(r.exitsSeen, id)

@@ -93,6 +93,12 @@ func (r *Runtime) awaitOOM(ctx context.Context, id string) string {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// Waited once: later calls (an agent's relists) answer at once.
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
 	if r.oom[id] {
 		return kubelet.ReasonOOMKilled
 	}

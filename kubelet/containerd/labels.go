@@ -38,6 +38,7 @@ const (
 	kindPool      = "pool"
 	kindSandbox   = "sandbox"
 	kindContainer = "container"
+	kindHolder    = "shim-holder"
 
 	stateReady    = "ready"
 	stateNotReady = "notready"

@@ -90,6 +90,15 @@ func (tl *taskLog) stop() {
 	<-tl.done
 }
 
+// discard ends a copy that was never followed (the task did not start) and
+// removes its FIFOs.
+func (tl *taskLog) discard() {
+	tl.io.Cancel()
+	tl.io.Wait()
+	tl.closeFile()
+	tl.io.Close()
+}
+
 // finish waits up to d for the output of an exited task to drain, then
 // removes the FIFOs.
 func (tl *taskLog) finish(d time.Duration) {
@@ -157,7 +166,8 @@ func (w *criWriter) Write(p []byte) (int, error) {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			w.partial = append(w.partial, p...)
-			for len(w.partial) >= maxLogLine {
+			// Strictly longer: a remainder always follows as the F line that ends it.
+			for len(w.partial) > maxLogLine {
 				w.write(w.partial[:maxLogLine], true)
 				w.partial = append(w.partial[:0], w.partial[maxLogLine:]...)
 			}

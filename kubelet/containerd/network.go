@@ -14,8 +14,11 @@ import (
 	"syscall"
 	"time"
 
+	tasks "github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/typeurl/v2"
 	"github.com/containernetworking/cni/libcni"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
@@ -164,7 +167,7 @@ type slot struct {
 
 // provision creates a pod network and its record, labelled as a pool slot of
 // this Runtime until a sandbox takes it.
-func (r *Runtime) provision(ctx context.Context) (s slot, err error) {
+func (r *Runtime) provision(ctx context.Context, warm bool) (s slot, err error) {
 	s.id = randomID()
 	s.netns = r.netnsPath(s.id)
 	ctx = r.nsCtx(ctx)
@@ -185,6 +188,7 @@ func (r *Runtime) provision(ctx context.Context) (s slot, err error) {
 	}
 	defer func() {
 		if err != nil {
+			_ = r.removeWarmShim(context.WithoutCancel(ctx), s.id)
 			_ = r.teardownNetwork(context.WithoutCancel(ctx), s.id, s.netns)
 			_ = r.deleteRecord(context.WithoutCancel(ctx), s.id)
 		}
@@ -195,7 +199,70 @@ func (r *Runtime) provision(ctx context.Context) (s slot, err error) {
 	if s.ip, err = r.net.add(ctx, s.id, s.netns); err != nil {
 		return s, err
 	}
+	if r.warmShim && warm {
+		if err := r.warmShimFor(ctx, s); err != nil {
+			return s, err
+		}
+	}
 	return s, nil
+}
+
+// holderID names the placeholder task that keeps a pod's shim warm.
+func holderID(sandboxID string) string { return sandboxID + "-shim" }
+
+// warmShim starts the pod's shim ahead of its containers: containerd starts a
+// shim for the placeholder's task, created (a runc init blocked before exec,
+// in an empty root, joining the pod's network namespace) and never started.
+// The pod's containers carry the same group annotation and join that shim.
+func (r *Runtime) warmShimFor(ctx context.Context, s slot) error {
+	id := holderID(s.id)
+	spec, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: id},
+		oci.WithRootFSPath(filepath.Join(r.stateDir, "holder-rootfs")),
+		// Never executed: runc only checks at create time that it exists.
+		oci.WithProcessArgs("/proc/self/exe"),
+		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: s.netns}),
+		oci.WithCgroup(filepath.Join(r.holderCgroup, id)),
+		oci.WithAnnotations(map[string]string{groupAnnotation: s.id}),
+	)
+	if err != nil {
+		return fmt.Errorf("containerd: warm shim %s: spec: %w", s.id, err)
+	}
+	specAny, err := typeurl.MarshalAny(spec)
+	if err != nil {
+		return err
+	}
+	rec := containers.Container{
+		ID: id, Labels: map[string]string{keyKind: kindHolder, keySandbox: s.id},
+		Runtime: containers.RuntimeInfo{Name: runtimeName}, Spec: specAny,
+	}
+	if r.runtimeOpts != nil {
+		if rec.Runtime.Options, err = typeurl.MarshalAny(r.runtimeOpts); err != nil {
+			return err
+		}
+	}
+	if _, err := r.c.ContainerService().Create(ctx, rec); err != nil {
+		return r.wrap("warm shim", s.id, err)
+	}
+	if _, err := r.c.TaskService().Create(ctx, &tasks.CreateTaskRequest{ContainerID: id}); err != nil {
+		return r.wrap("warm shim", s.id, errgrpc.ToNative(err))
+	}
+	return nil
+}
+
+// removeWarmShim ends a pod's placeholder task (the shim exits with the
+// pod's last task); a pod without one is done.
+func (r *Runtime) removeWarmShim(ctx context.Context, sandboxID string) error {
+	id := holderID(sandboxID)
+	ctx = r.nsCtx(ctx)
+	if err := r.killTask(ctx, id, syscall.SIGKILL, 0); err != nil {
+		return err
+	}
+	if _, err := r.c.TaskService().Delete(ctx, &tasks.DeleteTaskRequest{ContainerID: id}); err != nil {
+		if err = errgrpc.ToNative(err); !errdefs.IsNotFound(err) {
+			return r.wrap("remove warm shim", sandboxID, err)
+		}
+	}
+	return r.deleteRecord(ctx, id)
 }
 
 // teardownNetwork detaches and removes a namespace; each step tolerates what
@@ -236,7 +303,7 @@ func (r *Runtime) collectOrphans(ctx context.Context) error {
 		if ownerAlive(rec.Labels[keyOwner]) {
 			continue
 		}
-		errs = append(errs, r.teardownNetwork(ctx, rec.ID, rec.Labels[keyNetns]), r.deleteRecord(ctx, rec.ID))
+		errs = append(errs, r.removeWarmShim(ctx, rec.ID), r.teardownNetwork(ctx, rec.ID, rec.Labels[keyNetns]), r.deleteRecord(ctx, rec.ID))
 	}
 	return errors.Join(errs...)
 }
@@ -255,19 +322,24 @@ func ownerAlive(owner string) bool {
 // pool keeps up to size pod networks provisioned, refilled in the background
 // after every hand-out.
 type pool struct {
-	r    *Runtime
-	size int
-	wake chan struct{}
+	r     *Runtime
+	size  int
+	delay time.Duration
+	wake  chan struct{}
 
-	mu   sync.Mutex
-	free []slot
+	mu       sync.Mutex
+	free     []slot
+	lastTake time.Time
 	// failures counts provisioning errors in a row (refills back off on them).
 	failures int
 	lastErr  error
 }
 
-func newPool(r *Runtime, size int) *pool {
-	return &pool{r: r, size: size, wake: make(chan struct{}, 1)}
+func newPool(r *Runtime, size int, delay time.Duration) *pool {
+	if delay == 0 {
+		delay = 250 * time.Millisecond
+	}
+	return &pool{r: r, size: size, delay: delay, wake: make(chan struct{}, 1)}
 }
 
 // take hands out a free slot, if any, and asks for a refill.
@@ -278,6 +350,7 @@ func (p *pool) take() (slot, bool) {
 	case p.wake <- struct{}{}:
 	default:
 	}
+	p.lastTake = time.Now()
 	if len(p.free) == 0 {
 		return slot{}, false
 	}
@@ -299,9 +372,18 @@ func (p *pool) run() {
 	for {
 		p.mu.Lock()
 		missing := p.size - len(p.free)
+		quiet := p.delay - time.Since(p.lastTake)
 		p.mu.Unlock()
+		if missing > 0 && quiet > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(quiet):
+			}
+			continue
+		}
 		if missing > 0 {
-			s, err := p.r.provision(ctx)
+			s, err := p.r.provision(ctx, true)
 			if err == nil {
 				p.mu.Lock()
 				p.free = append(p.free, s)
@@ -342,7 +424,7 @@ func (p *pool) drain() error {
 	defer cancel()
 	var errs []error
 	for _, s := range free {
-		errs = append(errs, p.r.teardownNetwork(ctx, s.id, s.netns), p.r.deleteRecord(ctx, s.id))
+		errs = append(errs, p.r.removeWarmShim(ctx, s.id), p.r.teardownNetwork(ctx, s.id, s.netns), p.r.deleteRecord(ctx, s.id))
 	}
 	return errors.Join(errs...)
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/errdefs"
 
 	"github.com/gantry-sdk/gantry/kubelet"
@@ -47,6 +46,18 @@ type Options struct {
 	RuncRoot string
 	// Snapshotter defaults to DefaultSnapshotter.
 	Snapshotter string
+	// ColdShim turns off the warm shim of pool networks. By default each pool
+	// network also holds a shim, kept up by a placeholder task that is created
+	// and never started (a blocked runc init, no image), so that the pod's first
+	// container joins a running shim instead of waiting for a new one.
+	ColdShim bool
+	// CgroupParent is where the placeholder tasks of warm shims live; empty
+	// means /gantry.
+	CgroupParent string
+	// PoolRefillDelay is how long the pool waits after a hand-out before it
+	// provisions again, so that a refill does not compete for CPU with the
+	// start of the pod that took the network; zero means 250 ms.
+	PoolRefillDelay time.Duration
 	// PoolSize is how many pod networks (network namespace, veth, IP) are kept
 	// ready for RunPodSandbox; zero means DefaultPoolSize, negative disables the
 	// pool (every sandbox is set up on demand).
@@ -67,14 +78,16 @@ type Network struct {
 // container without a task; the pod's containers join that namespace and share
 // one shim.
 type Runtime struct {
-	c           *client.Client
-	ns          string
-	stateDir    string
-	snapshotter string
-	runtimeOpts *options.Options
-	net         *cniNetwork
-	pool        *pool
-	owner       string // this instance, on the pool records it owns
+	c            *client.Client
+	ns           string
+	stateDir     string
+	snapshotter  string
+	runtimeOpts  *options.Options
+	net          *cniNetwork
+	pool         *pool
+	owner        string // this instance, on the pool records it owns
+	warmShim     bool
+	holderCgroup string
 
 	ctx    context.Context // carries the namespace; cancelled by Close
 	cancel context.CancelFunc
@@ -87,8 +100,8 @@ type Runtime struct {
 	logs      map[string]*taskLog  // running log copiers by container ID
 	oom       map[string]bool      // containers an OOM event was seen for
 	exitsSeen map[string]chan struct{}
-	mounts    map[string][]mount.Mount // rootfs of created containers, until started
-	started   map[string]time.Time     // start times not yet in the labels
+	created   map[string]createdContainer // containers created here, until started
+	started   map[string]time.Time        // start times not yet in the labels
 }
 
 var _ kubelet.Runtime = (*Runtime)(nil)
@@ -106,11 +119,14 @@ func Dial(ctx context.Context, address string, network Network, o Options) (_ *R
 	if o.Snapshotter == "" {
 		o.Snapshotter = DefaultSnapshotter
 	}
+	if o.CgroupParent == "" {
+		o.CgroupParent = "/gantry"
+	}
 	netw, err := newCNINetwork(network, filepath.Join(o.StateDir, "cni-cache"))
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range []string{"netns", "fifo"} {
+	for _, d := range []string{"netns", "fifo", "holder-rootfs"} {
 		if err := os.MkdirAll(filepath.Join(o.StateDir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("containerd: state dir: %w", err)
 		}
@@ -122,10 +138,11 @@ func Dial(ctx context.Context, address string, network Network, o Options) (_ *R
 	rctx, cancel := context.WithCancel(context.Background())
 	r := &Runtime{
 		c: c, ns: o.Namespace, stateDir: o.StateDir, snapshotter: o.Snapshotter, net: netw,
-		owner: fmt.Sprintf("%d-%s", os.Getpid(), randomID()[:8]),
-		ctx:   rctx, cancel: cancel,
+		owner:    fmt.Sprintf("%d-%s", os.Getpid(), randomID()[:8]),
+		warmShim: !o.ColdShim, holderCgroup: o.CgroupParent,
+		ctx: rctx, cancel: cancel,
 		images: map[string]imageInfo{}, logs: map[string]*taskLog{}, oom: map[string]bool{}, exitsSeen: map[string]chan struct{}{},
-		mounts: map[string][]mount.Mount{}, started: map[string]time.Time{},
+		created: map[string]createdContainer{}, started: map[string]time.Time{},
 	}
 	if o.RuncRoot != "" {
 		r.runtimeOpts = &options.Options{Root: o.RuncRoot}
@@ -153,7 +170,7 @@ func Dial(ctx context.Context, address string, network Network, o Options) (_ *R
 		size = DefaultPoolSize
 	}
 	if size > 0 {
-		r.pool = newPool(r, size)
+		r.pool = newPool(r, size, o.PoolRefillDelay)
 		r.wg.Go(r.pool.run)
 	}
 	return r, nil

@@ -1,15 +1,19 @@
 package containerd_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -52,6 +56,8 @@ func dial(t testing.TB, o containerd.Options) *containerd.Runtime {
 	defer cancel()
 	rt, err := containerdtest.Dial(ctx, env, o)
 	require.NoError(t, err)
+	// A failed test still tears down its pool (Close is idempotent).
+	t.Cleanup(func() { rt.Close() })
 	return rt
 }
 
@@ -104,9 +110,28 @@ func TestPoolHandsOutAndCleansUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	require.NoError(t, rt.WaitPool(ctx, 3))
+	// Each ready network holds a warm shim: a created, never started task.
+	tasks := func(rt *containerd.Runtime) map[string]string {
+		resp, err := rt.Client().TaskService().List(nsCtx(ctx, rt), &tasksapi.ListTasksRequest{})
+		require.NoError(t, err)
+		out := map[string]string{}
+		for _, p := range resp.Tasks {
+			out[p.ID] = p.Status.String()
+		}
+		return out
+	}
+	assert.Equal(t, []string{"CREATED", "CREATED", "CREATED"}, slices.Sorted(maps.Values(tasks(rt))))
+	assert.Equal(t, 3, shims(t, rt.Namespace()))
+
 	sb, err := rt.RunPodSandbox(ctx, kubelet.SandboxConfig{Name: "p", Namespace: "ns", UID: "pool-1", CgroupParent: env.CgroupParent})
 	require.NoError(t, err)
 	assert.NotEmpty(t, sb.IP)
+	// Two containers of the pod join the pod's warm shim.
+	for _, name := range []string{"a", "b"} {
+		id, err := rt.CreateContainer(ctx, sb.ID, kubelet.ContainerConfig{Name: name, Image: critest.BusyboxImage, Command: []string{"sleep", "3600"}})
+		require.NoError(t, err)
+		require.NoError(t, rt.StartContainer(ctx, id))
+	}
 	// The pool refills behind the hand-out.
 	require.NoError(t, rt.WaitPool(ctx, 3))
 	// Unused networks are not sandboxes.
@@ -114,10 +139,30 @@ func TestPoolHandsOutAndCleansUp(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 
+	require.NoError(t, rt.WaitPool(ctx, 3))
+	assert.Equal(t, 4, shims(t, rt.Namespace()), "one shim per pod and per ready network")
+
 	require.NoError(t, rt.StopPodSandbox(ctx, sb.ID))
 	require.NoError(t, rt.RemovePodSandbox(ctx, sb.ID))
 	require.NoError(t, rt.Close())
 	assertNoNetworkLeft(t)
+	rt2 := dial(t, containerd.Options{PoolSize: -1})
+	assert.Empty(t, tasks(rt2))
+	require.NoError(t, rt2.Close())
+	assert.Eventually(t, func() bool { return shims(t, rt.Namespace()) == 0 }, 10*time.Second, 50*time.Millisecond, "shims left")
+}
+
+// shims counts the runc shims of a containerd namespace.
+func shims(t *testing.T, ns string) int {
+	n := 0
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(b, []byte("containerd-shim-runc-v2\x00-namespace\x00"+ns+"\x00")) {
+			n++
+		}
+	}
+	return n
 }
 
 func TestOrphanedPoolCollected(t *testing.T) {
@@ -126,7 +171,7 @@ func TestOrphanedPoolCollected(t *testing.T) {
 	defer cancel()
 	require.NoError(t, rt.WaitPool(ctx, 2))
 	// A crash: the pool's records stay, owned by a process that is gone.
-	recs, err := rt.Client().ContainerService().List(nsCtx(ctx, rt))
+	recs, err := rt.Client().ContainerService().List(nsCtx(ctx, rt), `labels."gantry.dev/kind"==pool`)
 	require.NoError(t, err)
 	require.Len(t, recs, 2)
 	for _, rec := range recs {
@@ -140,7 +185,7 @@ func TestOrphanedPoolCollected(t *testing.T) {
 	rt2 := dial(t, containerd.Options{PoolSize: -1, Namespace: "gantry-orphans"})
 	recs, err = rt2.Client().ContainerService().List(nsCtx(ctx, rt2))
 	require.NoError(t, err)
-	assert.Empty(t, recs, "orphaned pool records")
+	assert.Empty(t, recs, "orphaned pool records and their warm shims")
 	require.NoError(t, rt2.Close())
 	require.NoError(t, rt.Close()) // its slots are gone already: no error
 	assertNoNetworkLeft(t)

@@ -32,7 +32,8 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg kubelet.SandboxConfig) 
 	}
 	if !hit {
 		var err error
-		if s, err = r.provision(ctx); err != nil {
+		// No warm shim on a miss: starting one costs the caller what it saves.
+		if s, err = r.provision(ctx, false); err != nil {
 			return kubelet.SandboxStatus{}, err
 		}
 	}
@@ -123,6 +124,9 @@ func (r *Runtime) StopPodSandbox(ctx context.Context, id string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	if err := r.removeWarmShim(ctx, id); err != nil {
+		return err
+	}
 	if rec.Labels[keyState] == stateNotReady {
 		return nil
 	}
@@ -153,6 +157,9 @@ func (r *Runtime) RemovePodSandbox(ctx context.Context, id string) error {
 		if err := r.RemoveContainer(ctx, c.ID); err != nil {
 			return err
 		}
+	}
+	if err := r.removeWarmShim(ctx, id); err != nil {
+		return err
 	}
 	if err := r.teardownNetwork(ctx, id, rec.Labels[keyNetns]); err != nil {
 		return err

@@ -50,6 +50,9 @@ func Dial(ctx context.Context, env *critest.Env, o containerd.Options) (*contain
 	if o.StateDir == "" {
 		o.StateDir = filepath.Join(env.Dir, "native", o.Namespace)
 	}
+	if o.CgroupParent == "" {
+		o.CgroupParent = env.CgroupParent
+	}
 	if o.RuncRoot == "" {
 		o.RuncRoot = filepath.Join(env.Dir, "runc-native")
 	}
