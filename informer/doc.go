@@ -33,5 +33,9 @@
 //	f.Start(ctx)
 //	err := f.WaitForSync(ctx)
 //
-// Cached objects are shared: never modify one; copy it first.
+// Cached objects are shared: never modify one; copy it first. Tests can
+// hold consumers to that with Options.CheckMutations (or
+// FactoryOptions.CheckMutations), then, at the end:
+//
+//	require.NoError(t, pods.CheckMutations()) // ErrMutated names each modified object
 package informer

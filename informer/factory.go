@@ -2,7 +2,10 @@ package informer
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/go-logr/logr"
@@ -14,8 +17,9 @@ import (
 // Factory shares one informer per kind among many consumers (controllers,
 // the scheduler), so each kind is listed, watched and cached once.
 type Factory struct {
-	s   store.Store
-	log logr.Logger
+	s              store.Store
+	log            logr.Logger
+	checkMutations bool
 
 	mu        sync.Mutex
 	informers map[reflect.Type]runner
@@ -26,16 +30,21 @@ type Factory struct {
 type runner interface {
 	Run(ctx context.Context) error
 	WaitForSync(ctx context.Context) error
+	CheckMutations() error
 }
 
 // FactoryOptions tune a Factory; the zero value works.
 type FactoryOptions struct {
 	Logger logr.Logger
+	// CheckMutations creates every informer with Options.CheckMutations,
+	// for tests: see Factory.CheckMutations.
+	CheckMutations bool
 }
 
 // NewFactory returns a factory of informers over s.
 func NewFactory(s store.Store, opts FactoryOptions) *Factory {
-	return &Factory{s: s, log: opts.Logger, informers: map[reflect.Type]runner{}, running: map[reflect.Type]bool{}}
+	return &Factory{s: s, log: opts.Logger, checkMutations: opts.CheckMutations,
+		informers: map[reflect.Type]runner{}, running: map[reflect.Type]bool{}}
 }
 
 // Shared returns the factory's informer of kind T, creating it on first use.
@@ -47,7 +56,7 @@ func Shared[T apis.Object](f *Factory) *Informer[T] {
 	if inf, ok := f.informers[t]; ok {
 		return inf.(*Informer[T])
 	}
-	inf := New[T](f.s, Options[T]{Logger: f.log})
+	inf := New[T](f.s, Options[T]{Logger: f.log, CheckMutations: f.checkMutations})
 	f.informers[t] = inf
 	return inf
 }
@@ -87,3 +96,16 @@ func (f *Factory) WaitForSync(ctx context.Context) error {
 // Wait blocks until every informer started by Start has returned (after
 // the context given to Start ended).
 func (f *Factory) Wait() { f.wg.Wait() }
+
+// CheckMutations runs every informer's CheckMutations (the factory needs
+// FactoryOptions.CheckMutations) and joins what they report.
+func (f *Factory) CheckMutations() error {
+	f.mu.Lock()
+	infs := slices.Collect(maps.Values(f.informers))
+	f.mu.Unlock()
+	var errs []error
+	for _, inf := range infs {
+		errs = append(errs, inf.CheckMutations())
+	}
+	return errors.Join(errs...)
+}

@@ -52,6 +52,12 @@ type Options[T apis.Object] struct {
 	// must keep its metadata (name, namespace, resourceVersion).
 	Transform func(obj T) T
 	Logger    logr.Logger
+	// CheckMutations is a debugging aid for tests: the informer keeps a deep
+	// copy of every object it caches and compares it with the cached object
+	// whenever that object leaves the cache and in CheckMutations, which
+	// then reports any object a consumer modified. It costs a copy per
+	// cached object and a comparison per change; off, it costs nothing.
+	CheckMutations bool
 	// RetryBackoff is the first wait before relisting after a failed list or
 	// a broken watch; it doubles to 30 s while failures persist. 0 means 100 ms.
 	RetryBackoff time.Duration
@@ -77,9 +83,15 @@ type Informer[T apis.Object] struct {
 	dispatch sync.Mutex
 	handlers []*registration[T]
 
-	mu      sync.RWMutex
-	items   map[apis.Key]T
-	indexes map[string]*index[T]
+	mu sync.RWMutex
+	// items holds the cache by namespace, then name ("" for cluster-scoped
+	// kinds): the outer map is the built-in namespace index, at no cost per
+	// object, and a list, which comes in key order, fills one inner map per
+	// namespace.
+	items   map[string]map[string]T
+	count   int
+	indexes map[string]*index[T] // the added indexes; not the namespace one
+	guard   *mutationGuard[T]    // nil unless Options.CheckMutations
 	rev     int64
 	revCh   chan struct{} // closed and replaced whenever rev advances
 	synced  chan struct{}
@@ -90,9 +102,8 @@ type registration[T apis.Object] struct{ h Handler[T] }
 
 // index maps values to the keys of the objects found under them.
 type index[T apis.Object] struct {
-	fn          func(T) []string
-	byNamespace bool // the built-in index: reads the namespace with no slice per object
-	values      map[string]map[apis.Key]struct{}
+	fn     func(T) []string
+	values map[string]map[apis.Key]struct{}
 }
 
 // New returns an informer of the objects of kind T in s. Call Run to fill it.
@@ -107,7 +118,7 @@ func New[T apis.Object](s store.Store, opts Options[T]) *Informer[T] {
 	inf := &Informer[T]{
 		typed:   store.For[T](s),
 		opts:    opts,
-		items:   map[apis.Key]T{},
+		items:   map[string]map[string]T{},
 		indexes: map[string]*index[T]{},
 		revCh:   make(chan struct{}),
 		synced:  make(chan struct{}),
@@ -116,10 +127,13 @@ func New[T apis.Object](s store.Store, opts Options[T]) *Informer[T] {
 		log = log.WithValues("kind", k.GVK.Kind)
 	}
 	inf.log = log
-	inf.indexes[NamespaceIndex] = &index[T]{byNamespace: true, values: map[string]map[apis.Key]struct{}{}}
+	if opts.CheckMutations {
+		inf.guard = &mutationGuard[T]{copies: map[apis.Key]T{}}
+	}
 	for _, ix := range opts.Indexes {
-		// A duplicate name in Options is a programming error: keep the first.
-		if _, ok := inf.indexes[ix.Name]; !ok {
+		// A duplicate name in Options is a programming error: keep the first
+		// (the built-in namespace index comes first of all).
+		if _, ok := inf.indexes[ix.Name]; !ok && ix.Name != NamespaceIndex {
 			inf.indexes[ix.Name] = &index[T]{fn: ix.Func, values: map[string]map[apis.Key]struct{}{}}
 		}
 	}
@@ -132,12 +146,14 @@ func (inf *Informer[T]) AddIndex(ix Index[T]) error {
 	defer inf.dispatch.Unlock()
 	inf.mu.Lock()
 	defer inf.mu.Unlock()
-	if _, ok := inf.indexes[ix.Name]; ok {
+	if _, ok := inf.indexes[ix.Name]; ok || ix.Name == NamespaceIndex {
 		return fmt.Errorf("%w: %q", ErrIndexExists, ix.Name)
 	}
 	x := &index[T]{fn: ix.Func, values: map[string]map[apis.Key]struct{}{}}
-	for k, obj := range inf.items {
-		x.add(k, obj)
+	for ns, byName := range inf.items {
+		for name, obj := range byName {
+			x.add(apis.Key{Namespace: ns, Name: name}, obj)
+		}
 	}
 	inf.indexes[ix.Name] = x
 	return nil
@@ -237,49 +253,41 @@ func (inf *Informer[T]) watch(ctx context.Context) error {
 func (inf *Informer[T]) replace(items []T, rev int64) {
 	inf.dispatch.Lock()
 	defer inf.dispatch.Unlock()
-	type change struct {
-		old, obj T
-		had, has bool
+	if inf.opts.Transform != nil {
+		for i, obj := range items {
+			items[i] = inf.opts.Transform(obj)
+		}
 	}
-	var changes []change
-	seen := make(map[apis.Key]struct{}, len(items))
 
 	inf.mu.Lock()
-	if len(inf.items) == 0 && len(items) > 0 {
-		inf.items = make(map[apis.Key]T, len(items)) // first list: no rehashing as it fills
-	}
-	for _, obj := range items {
-		obj = inf.transform(obj)
-		k := apis.KeyOf(obj)
-		seen[k] = struct{}{}
-		old, had := inf.items[k]
-		if had && old.Meta().ResourceVersion == obj.Meta().ResourceVersion {
-			continue // unchanged since we last saw it
-		}
-		inf.store(k, old, had, obj)
-		if len(inf.handlers) > 0 {
-			changes = append(changes, change{old: old, obj: obj, had: had, has: true})
-		}
-	}
-	for k, old := range inf.items {
-		if _, ok := seen[k]; !ok {
-			inf.remove(k, old)
-			if len(inf.handlers) > 0 {
-				changes = append(changes, change{old: old, had: true})
-			}
-		}
+	var changes []change[T]
+	fresh := inf.count == 0
+	if fresh {
+		inf.fill(items)
+	} else {
+		changes = inf.diff(items)
 	}
 	inf.mu.Unlock()
 
-	for _, c := range changes {
-		for _, r := range inf.handlers {
-			switch {
-			case c.has && c.had:
-				r.h.OnUpdate(c.old, c.obj)
-			case c.has:
-				r.h.OnAdd(c.obj)
-			default:
-				r.h.OnDelete(c.old)
+	if len(inf.handlers) > 0 {
+		if fresh {
+			// Into an empty cache every listed object is an add.
+			for _, obj := range items {
+				for _, r := range inf.handlers {
+					r.h.OnAdd(obj)
+				}
+			}
+		}
+		for _, c := range changes {
+			for _, r := range inf.handlers {
+				switch {
+				case c.has && c.had:
+					r.h.OnUpdate(c.old, c.obj)
+				case c.has:
+					r.h.OnAdd(c.obj)
+				default:
+					r.h.OnDelete(c.old)
+				}
 			}
 		}
 	}
@@ -295,6 +303,110 @@ func (inf *Informer[T]) replace(items []T, rev int64) {
 	}
 }
 
+// change is one difference a relist found, for the handlers.
+type change[T apis.Object] struct {
+	old, obj T
+	had, has bool
+}
+
+// namespaceRun returns the end of the run of items from i on that share
+// items[i]'s namespace. A store lists in key order, so a namespace's objects
+// come together and one map lookup and one pre-sized map serve the run.
+func namespaceRun[T apis.Object](items []T, i int) (ns string, end int) {
+	ns = items[i].Meta().Namespace
+	end = i + 1
+	for end < len(items) && items[end].Meta().Namespace == ns {
+		end++
+	}
+	return ns, end
+}
+
+// fill caches a list into the empty cache; inf.mu is held.
+func (inf *Informer[T]) fill(items []T) {
+	for i := 0; i < len(items); {
+		ns, end := namespaceRun(items, i)
+		byName := inf.items[ns]
+		if byName == nil {
+			byName = make(map[string]T, end-i)
+			inf.items[ns] = byName
+		}
+		before := len(byName)
+		for _, obj := range items[i:end] {
+			byName[obj.Meta().Name] = obj
+		}
+		inf.count += len(byName) - before
+		if len(inf.indexes) > 0 || inf.guard != nil {
+			for _, obj := range items[i:end] {
+				k := apis.Key{Namespace: ns, Name: obj.Meta().Name}
+				for _, x := range inf.indexes {
+					x.add(k, obj)
+				}
+				inf.guard.record(k, obj)
+			}
+		}
+		i = end
+	}
+}
+
+// diff makes the non-empty cache equal to a list and returns the
+// differences (none unless there are handlers); inf.mu is held. It builds
+// the new maps and keeps an unchanged object (same resourceVersion) as it
+// was cached.
+func (inf *Informer[T]) diff(items []T) []change[T] {
+	var changes []change[T]
+	tell := len(inf.handlers) > 0
+	next := make(map[string]map[string]T, len(inf.items))
+	count := 0
+	for i := 0; i < len(items); {
+		ns, end := namespaceRun(items, i)
+		byName := next[ns]
+		if byName == nil {
+			byName = make(map[string]T, end-i)
+			next[ns] = byName
+		}
+		prev := inf.items[ns]
+		before := len(byName)
+		for _, obj := range items[i:end] {
+			name := obj.Meta().Name
+			old, had := prev[name]
+			if had && old.Meta().ResourceVersion == obj.Meta().ResourceVersion {
+				byName[name] = old // unchanged since we last saw it
+				continue
+			}
+			byName[name] = obj
+			k := apis.Key{Namespace: ns, Name: name}
+			inf.reindex(k, old, had, obj)
+			if had {
+				inf.guard.drop(k, old)
+			}
+			inf.guard.record(k, obj)
+			if tell {
+				changes = append(changes, change[T]{old: old, obj: obj, had: had, has: true})
+			}
+		}
+		count += len(byName) - before
+		i = end
+	}
+	for ns, prev := range inf.items {
+		byName := next[ns]
+		for name, old := range prev {
+			if _, ok := byName[name]; ok {
+				continue
+			}
+			k := apis.Key{Namespace: ns, Name: name}
+			for _, x := range inf.indexes {
+				x.remove(k, old)
+			}
+			inf.guard.drop(k, old)
+			if tell {
+				changes = append(changes, change[T]{old: old, had: true})
+			}
+		}
+	}
+	inf.items, inf.count = next, count
+	return changes
+}
+
 // apply caches one watch event and tells the handlers.
 func (inf *Informer[T]) apply(ev store.TypedEvent[T]) {
 	inf.dispatch.Lock()
@@ -307,7 +419,7 @@ func (inf *Informer[T]) apply(ev store.TypedEvent[T]) {
 	}
 	obj := inf.transform(ev.Object)
 	k := apis.KeyOf(obj)
-	old, had := inf.items[k]
+	old, had := inf.items[k.Namespace][k.Name]
 	if ev.Type == store.WatchDeleted {
 		if had {
 			inf.remove(k, old)
@@ -347,13 +459,29 @@ func (inf *Informer[T]) transform(obj T) T {
 
 // store caches obj under k, replacing old; inf.mu is held.
 func (inf *Informer[T]) store(k apis.Key, old T, had bool, obj T) {
+	inf.reindex(k, old, had, obj)
+	byName := inf.items[k.Namespace]
+	if byName == nil {
+		byName = map[string]T{}
+		inf.items[k.Namespace] = byName
+	}
+	byName[k.Name] = obj
+	if had {
+		inf.guard.drop(k, old)
+	} else {
+		inf.count++
+	}
+	inf.guard.record(k, obj)
+}
+
+// reindex moves k from old's to obj's entries in the added indexes.
+func (inf *Informer[T]) reindex(k apis.Key, old T, had bool, obj T) {
 	for _, x := range inf.indexes {
 		if had {
 			x.remove(k, old)
 		}
 		x.add(k, obj)
 	}
-	inf.items[k] = obj
 }
 
 // remove drops k; inf.mu is held.
@@ -361,7 +489,13 @@ func (inf *Informer[T]) remove(k apis.Key, old T) {
 	for _, x := range inf.indexes {
 		x.remove(k, old)
 	}
-	delete(inf.items, k)
+	byName := inf.items[k.Namespace]
+	delete(byName, k.Name)
+	if len(byName) == 0 {
+		delete(inf.items, k.Namespace)
+	}
+	inf.count--
+	inf.guard.drop(k, old)
 }
 
 // advance records that the cache reflects rev; inf.mu is held.
@@ -375,10 +509,6 @@ func (inf *Informer[T]) advance(rev int64) {
 }
 
 func (x *index[T]) add(k apis.Key, obj T) {
-	if x.byNamespace {
-		x.addValue(k, obj.Meta().Namespace)
-		return
-	}
 	for _, v := range x.fn(obj) {
 		x.addValue(k, v)
 	}
@@ -394,10 +524,6 @@ func (x *index[T]) addValue(k apis.Key, v string) {
 }
 
 func (x *index[T]) remove(k apis.Key, obj T) {
-	if x.byNamespace {
-		x.removeValue(k, obj.Meta().Namespace)
-		return
-	}
 	for _, v := range x.fn(obj) {
 		x.removeValue(k, v)
 	}
@@ -420,9 +546,7 @@ func (inf *Informer[T]) AddHandler(h Handler[T]) (remove func()) {
 	inf.dispatch.Lock()
 	defer inf.dispatch.Unlock()
 	r := &registration[T]{h: h}
-	inf.mu.RLock()
-	current := slices.Collect(maps.Values(inf.items))
-	inf.mu.RUnlock()
+	current := inf.List()
 	for _, obj := range current {
 		h.OnAdd(obj)
 	}
@@ -496,7 +620,7 @@ func (inf *Informer[T]) WaitForObject(ctx context.Context, obj apis.Object) erro
 func (inf *Informer[T]) Get(key apis.Key) (T, bool) {
 	inf.mu.RLock()
 	defer inf.mu.RUnlock()
-	obj, ok := inf.items[key]
+	obj, ok := inf.items[key.Namespace][key.Name]
 	return obj, ok
 }
 
@@ -504,24 +628,34 @@ func (inf *Informer[T]) Get(key apis.Key) (T, bool) {
 func (inf *Informer[T]) Len() int {
 	inf.mu.RLock()
 	defer inf.mu.RUnlock()
-	return len(inf.items)
+	return inf.count
 }
 
 // List returns every cached object, in no particular order.
 func (inf *Informer[T]) List() []T {
 	inf.mu.RLock()
 	defer inf.mu.RUnlock()
-	return slices.Collect(maps.Values(inf.items))
+	out := make([]T, 0, inf.count)
+	for _, byName := range inf.items {
+		for _, obj := range byName {
+			out = append(out, obj)
+		}
+	}
+	return out
 }
 
 // ListNamespace returns the cached objects in namespace ns.
 func (inf *Informer[T]) ListNamespace(ns string) []T {
-	out, _ := inf.ByIndex(NamespaceIndex, ns)
-	return out
+	inf.mu.RLock()
+	defer inf.mu.RUnlock()
+	return slices.Collect(maps.Values(inf.items[ns]))
 }
 
 // ByIndex returns the cached objects found under value in the named index.
 func (inf *Informer[T]) ByIndex(name, value string) ([]T, error) {
+	if name == NamespaceIndex {
+		return inf.ListNamespace(value), nil
+	}
 	inf.mu.RLock()
 	defer inf.mu.RUnlock()
 	x, ok := inf.indexes[name]
@@ -531,7 +665,7 @@ func (inf *Informer[T]) ByIndex(name, value string) ([]T, error) {
 	set := x.values[value]
 	out := make([]T, 0, len(set))
 	for k := range set {
-		out = append(out, inf.items[k])
+		out = append(out, inf.items[k.Namespace][k.Name])
 	}
 	return out, nil
 }

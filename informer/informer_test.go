@@ -160,7 +160,7 @@ func TestInformerListsThenWatches(t *testing.T) {
 	env := newEnv(t)
 	env.create(t, "default", "a", widgetSpec{Node: "n1"})
 	env.create(t, "kube-system", "b", widgetSpec{Node: "n2"})
-	inf := New[*widget](env.store, Options[*widget]{Indexes: []Index[*widget]{{
+	inf := New[*widget](env.store, Options[*widget]{CheckMutations: true, Indexes: []Index[*widget]{{
 		Name: "node", Func: func(w *widget) []string { return []string{w.Spec.Node} },
 	}}})
 	assert.False(t, inf.Synced())
@@ -183,8 +183,13 @@ func TestInformerListsThenWatches(t *testing.T) {
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"a", "c"}, names(byNode))
 	assert.ElementsMatch(t, []string{"a", "c"}, names(inf.ListNamespace("default")))
+	byNamespace, err := inf.ByIndex(NamespaceIndex, "default")
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"a", "c"}, names(byNamespace))
+	assert.Empty(t, inf.ListNamespace("elsewhere"))
 	_, err = inf.ByIndex("nope", "x")
 	assert.ErrorIs(t, err, ErrUnknownIndex)
+	assert.ErrorIs(t, inf.AddIndex(Index[*widget]{Name: NamespaceIndex}), ErrIndexExists, "the built-in index's name is taken")
 
 	// Move c to n2: the index follows.
 	c.Spec.Node = "n2"
@@ -221,6 +226,7 @@ func TestInformerListsThenWatches(t *testing.T) {
 informer_cached_objects{group="example.com",kind="Widget"} 2
 `)))
 	assert.Error(t, inf.RegisterMetrics(reg), "registering twice fails")
+	assert.NoError(t, inf.CheckMutations())
 }
 
 func names(ws []*widget) []string {
@@ -342,7 +348,7 @@ func TestInformerConvergesUnderChurn(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 7))
 			flaky := &flakyStore{Store: env.store, rng: rand.New(rand.NewPCG(seed, 8))}
 			logger, relists, _ := relistCounter()
-			inf := New[*widget](flaky, Options[*widget]{RetryBackoff: time.Millisecond, Logger: logger})
+			inf := New[*widget](flaky, Options[*widget]{RetryBackoff: time.Millisecond, Logger: logger, CheckMutations: true})
 			var histMu sync.Mutex
 			hist := map[apis.Key][]string{}
 			rec := func(op string, w *widget) {
@@ -416,6 +422,7 @@ func TestInformerConvergesUnderChurn(t *testing.T) {
 			assert.Greater(t, flaky.watches, 5, "watches were dropped and resumed")
 			flaky.mu.Unlock()
 			assert.Positive(t, relists.Load(), "a broken watch forced a relist")
+			assert.NoError(t, inf.CheckMutations())
 		})
 	}
 }
@@ -445,7 +452,7 @@ func TestInformerRelistsAfterCompaction(t *testing.T) {
 	hold := make(chan struct{})
 	flaky := &flakyStore{Store: env.store, rng: rand.New(rand.NewPCG(1, 1)), hold: hold}
 	logger, relists, compacted := relistCounter()
-	inf := New[*widget](flaky, Options[*widget]{RetryBackoff: time.Millisecond, Logger: logger})
+	inf := New[*widget](flaky, Options[*widget]{RetryBackoff: time.Millisecond, Logger: logger, CheckMutations: true})
 	m := newMirror()
 	defer inf.AddHandler(m)()
 	run(t, inf) // listed; the watch now waits on hold
@@ -477,12 +484,13 @@ func TestInformerRelistsAfterCompaction(t *testing.T) {
 	m.mu.Unlock()
 	got, _ := inf.Get(apis.KeyOf(keep))
 	assert.Equal(t, keep.ResourceVersion, got.ResourceVersion)
+	assert.NoError(t, inf.CheckMutations())
 }
 
 func TestFactorySharesOneInformerPerKind(t *testing.T) {
 	env := newEnv(t)
 	env.create(t, "default", "a", widgetSpec{})
-	f := NewFactory(env.store, FactoryOptions{})
+	f := NewFactory(env.store, FactoryOptions{CheckMutations: true})
 	a, b := Shared[*widget](f), Shared[*widget](f)
 	require.Same(t, a, b)
 	ns := Shared[*core.Namespace](f)
@@ -494,6 +502,51 @@ func TestFactorySharesOneInformerPerKind(t *testing.T) {
 	require.NoError(t, f.WaitForSync(wctx))
 	assert.Equal(t, 1, a.Len())
 	assert.Len(t, ns.List(), len(core.InitialNamespaces()))
+	assert.NoError(t, f.CheckMutations())
+	a.List()[0].Spec.Value = 42 // a consumer breaking the rule
+	assert.ErrorIs(t, f.CheckMutations(), ErrMutated)
 	cancel()
 	f.Wait()
+}
+
+// TestCheckMutations: with Options.CheckMutations, modifying a cached
+// object is reported, whether the object is still cached or has since been
+// replaced by a newer state or deleted.
+func TestCheckMutations(t *testing.T) {
+	env := newEnv(t)
+	env.create(t, "default", "clean", widgetSpec{Value: 1})
+	env.create(t, "default", "touched", widgetSpec{Value: 1})
+	replaced := env.create(t, "kube-system", "replaced", widgetSpec{Value: 1})
+	deleted := env.create(t, "kube-system", "deleted", widgetSpec{Value: 1})
+	inf := New[*widget](env.store, Options[*widget]{CheckMutations: true})
+	run(t, inf)
+	require.NoError(t, inf.CheckMutations())
+
+	// Consumers modify three shared objects, as a buggy handler or lister would.
+	for _, k := range []apis.Key{{Namespace: "default", Name: "touched"}, apis.KeyOf(replaced), apis.KeyOf(deleted)} {
+		obj, ok := inf.Get(k)
+		require.True(t, ok)
+		obj.Labels = map[string]string{"set-by": "a consumer"}
+	}
+	// Two of them then leave the cache, where no later check could see them.
+	replaced.Spec.Value = 2
+	upd, err := env.typed.Update(t.Context(), replaced, store.WriteOptions{})
+	require.NoError(t, err)
+	gone, err := env.typed.Delete(t.Context(), apis.KeyOf(deleted), store.DeleteOptions{})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, inf.WaitForObject(ctx, upd))
+	require.NoError(t, inf.WaitForObject(ctx, gone))
+
+	err = inf.CheckMutations()
+	require.ErrorIs(t, err, ErrMutated)
+	msg := err.Error()
+	for _, k := range []string{"default/touched", "kube-system/replaced", "kube-system/deleted"} {
+		assert.Contains(t, msg, k)
+	}
+	assert.NotContains(t, msg, "default/clean")
+
+	plain := New[*widget](env.store, Options[*widget]{})
+	assert.ErrorIs(t, plain.CheckMutations(), ErrNotCheckingMutations, "nothing to compare without the option")
 }

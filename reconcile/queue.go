@@ -50,20 +50,23 @@ type QueueOptions struct {
 // Workers loop on Get, process the key, then call Done. A Queue is safe for
 // concurrent use. Its zero value is not usable: call NewQueue.
 type Queue[K comparable] struct {
-	mu      sync.Mutex
-	cond    sync.Cond       // signalled when ready gains an entry or the queue shuts down
-	entries map[K]*entry[K] // queued, in-flight and idle keys
-	active  int             // entries queued or in flight
-	idle    int             // entries kept idle after Done, for reuse
-	// idle entries, oldest first: past maxIdle the oldest is dropped, one
-	// per Done, so a stream of distinct keys costs O(1) per item.
-	idleHead, idleTail *entry[K]
-	ready              ring[K]
-	free               []*entry[K]
-	parked             int          // workers waiting on cond: Add signals only when one is
-	readyN             atomic.Int32 // ready.len(), for Get to spin on without the lock
+	mu   sync.Mutex
+	cond sync.Cond // signalled when ready gains an entry or the queue shuts down
+	// The entries of the keys queued or in flight. A key leaves at Done:
+	// keeping finished keys for reuse saved a Go map's insert and delete per
+	// recurring key, but with keyTable an insert is free (find located the
+	// slot) and a remove of a just-used slot is cheap.
+	entries keyTable[K]
+	active  int // entries queued or in flight
+	ready   ring[K]
+	free    []*entry[K]
+	// workers waiting on cond and not yet signalled: a push signals only
+	// while one is, and counts it off, so a stream of adds while a woken
+	// worker waits for a CPU does not signal again and again.
+	parked   int
+	hasReady atomic.Bool // ready.len() > 0, for Get to spin on without the lock
 	// the entries handed out last: Done usually finds its key here and
-	// skips a map lookup, a cache miss when many keys are queued.
+	// skips a table lookup, a cache miss when many keys are queued.
 	recent     [4]*entry[K]
 	recentNext int
 
@@ -88,14 +91,13 @@ type Queue[K comparable] struct {
 	bucket              *rate.Limiter
 }
 
-// entry is the state of a key that is queued, in flight, or idle (state 0).
+// entry is the state of a key that is queued or in flight.
 type entry[K comparable] struct {
-	key   K
-	state uint8
-	// links in the idle list, while state is 0
-	prevIdle, nextIdle *entry[K]
-	addedAt            time.Time // set only with metrics
-	startedAt          time.Time // set only with metrics
+	key       K
+	hash      uint64 // key's hash in entries
+	state     uint8
+	addedAt   time.Time // set only with metrics
+	startedAt time.Time // set only with metrics
 }
 
 const (
@@ -107,7 +109,7 @@ const (
 // NewQueue returns an empty queue.
 func NewQueue[K comparable](opts QueueOptions) *Queue[K] {
 	q := &Queue[K]{
-		entries:      map[K]*entry[K]{},
+		entries:      newKeyTable[K](),
 		clock:        clockOr(opts.Clock),
 		waitingByKey: map[K]*waitItem[K]{},
 		failures:     map[K]int{},
@@ -139,40 +141,46 @@ func NewQueue[K comparable](opts QueueOptions) *Queue[K] {
 // Add queues key, unless it is already waiting. A key being processed is
 // handed out again after its Done. Adds after ShutDown are ignored.
 func (q *Queue[K]) Add(key K) {
+	h := q.entries.hash(key) // outside the lock: workers run meanwhile
 	q.mu.Lock()
-	q.addLocked(key)
+	wake := q.addLocked(key, h)
 	q.mu.Unlock()
-}
-
-// pushReadyLocked queues e and wakes a parked worker, if any: waking is the
-// costly part of a hand-off, and busy workers find the key on their next Get.
-func (q *Queue[K]) pushReadyLocked(e *entry[K]) {
-	q.ready.push(e)
-	q.readyN.Store(int32(min(q.ready.len(), math.MaxInt32)))
-	if q.parked > 0 {
+	// Signalled outside the lock, the woken worker does not find it held.
+	if wake {
 		q.cond.Signal()
 	}
 }
 
-func (q *Queue[K]) addLocked(key K) {
-	if q.shuttingDown {
-		return
+// pushReadyLocked queues e and reports whether a parked worker should be
+// woken: waking is the costly part of a hand-off, and busy workers find the
+// key on their next Get.
+func (q *Queue[K]) pushReadyLocked(e *entry[K]) (wake bool) {
+	q.ready.push(e)
+	if q.ready.len() == 1 {
+		q.hasReady.Store(true)
 	}
-	e := q.entries[key]
+	if q.parked == 0 {
+		return false
+	}
+	q.parked--
+	return true
+}
+
+// addLocked adds key, whose hash is h, and reports whether to signal cond.
+func (q *Queue[K]) addLocked(key K, h uint64) (wake bool) {
+	if q.shuttingDown {
+		return false
+	}
+	slot, e := q.entries.find(key, h)
 	switch {
 	case e == nil:
 		e = q.newEntry(key)
 		e.state = stateQueued
-		q.entries[key] = e
+		q.entries.insertAt(slot, h, e)
 		q.active++
-		q.pushReadyLocked(e)
-	case e.state == 0: // idle: kept from an earlier Done
-		e.state = stateQueued
-		q.unlinkIdle(e)
-		q.active++
-		q.pushReadyLocked(e)
+		wake = q.pushReadyLocked(e)
 	case e.state&(stateQueued|stateDirty) != 0:
-		return // already waiting: de-duplicated
+		return false // already waiting: de-duplicated
 	default: // processing: hand out again after Done
 		e.state |= stateDirty
 	}
@@ -181,43 +189,7 @@ func (q *Queue[K]) addLocked(key K) {
 		m.depth.Inc()
 		e.addedAt = q.clock.Now()
 	}
-}
-
-// maxIdle is how many idle entries a queue keeps for reuse.
-const maxIdle = 1024
-
-// linkIdle appends e, just done, to the idle list, and drops the oldest idle
-// entry beyond maxIdle.
-func (q *Queue[K]) linkIdle(e *entry[K]) {
-	e.prevIdle, e.nextIdle = q.idleTail, nil
-	if q.idleTail != nil {
-		q.idleTail.nextIdle = e
-	} else {
-		q.idleHead = e
-	}
-	q.idleTail = e
-	q.idle++
-	if q.idle > maxIdle {
-		old := q.idleHead
-		q.unlinkIdle(old)
-		delete(q.entries, old.key)
-		q.release(old)
-	}
-}
-
-func (q *Queue[K]) unlinkIdle(e *entry[K]) {
-	if e.prevIdle != nil {
-		e.prevIdle.nextIdle = e.nextIdle
-	} else {
-		q.idleHead = e.nextIdle
-	}
-	if e.nextIdle != nil {
-		e.nextIdle.prevIdle = e.prevIdle
-	} else {
-		q.idleTail = e.prevIdle
-	}
-	e.prevIdle, e.nextIdle = nil, nil
-	q.idle--
+	return wake
 }
 
 func (q *Queue[K]) release(e *entry[K]) {
@@ -246,15 +218,14 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 	// A worker that finds the queue empty yields a few times before it
 	// parks: under load the next key usually arrives within a scheduling
 	// quantum, and parking and waking a goroutine costs more than that. It
-	// spins on an atomic count, not the lock, so the producer is not held up.
-	for spin := 0; q.readyN.Load() == 0 && spin < getSpins; spin++ {
+	// spins on an atomic flag, not the lock, so the producer is not held up.
+	for spin := 0; !q.hasReady.Load() && spin < getSpins; spin++ {
 		runtime.Gosched()
 	}
 	q.mu.Lock()
 	for q.ready.len() == 0 && !q.shuttingDown {
-		q.parked++
+		q.parked++ // counted off by whoever signals, or by a broadcast
 		q.cond.Wait()
-		q.parked--
 	}
 	if q.ready.len() == 0 || (q.shuttingDown && !q.draining) {
 		q.mu.Unlock()
@@ -264,14 +235,19 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 	e.state = stateProcessing
 	q.recent[q.recentNext] = e
 	q.recentNext = (q.recentNext + 1) % len(q.recent)
-	if m := q.metrics; m != nil {
+	var waited time.Duration
+	if q.metrics != nil {
 		now := q.clock.Now()
-		m.depth.Dec()
-		m.queueDuration.Observe(seconds(now.Sub(e.addedAt)))
+		waited = now.Sub(e.addedAt)
 		e.startedAt = now
 	}
 	key = e.key
 	q.mu.Unlock()
+	// Metrics are recorded outside the lock: they are atomic on their own.
+	if m := q.metrics; m != nil {
+		m.depth.Dec()
+		m.queueDuration.Observe(seconds(waited))
+	}
 	return key, true
 }
 
@@ -279,8 +255,8 @@ func (q *Queue[K]) Get() (key K, ok bool) {
 // queued again. Done of a key not handed out is ignored.
 func (q *Queue[K]) Done(key K) {
 	q.mu.Lock()
-	// An entry holds a key only while it is that key's entry in the map, so
-	// a recent entry in flight with this key is the one the map would give.
+	// An entry holds a key only while it is that key's entry in the table, so
+	// a recent entry in flight with this key is the one the table would give.
 	var e *entry[K]
 	for _, r := range q.recent {
 		if r != nil && r.state&stateProcessing != 0 && r.key == key {
@@ -289,30 +265,36 @@ func (q *Queue[K]) Done(key K) {
 		}
 	}
 	if e == nil {
-		e = q.entries[key]
+		e = q.entries.get(key)
 	}
 	if e == nil || e.state&stateProcessing == 0 {
 		q.mu.Unlock()
 		return
 	}
-	if m := q.metrics; m != nil {
-		m.workDuration.Observe(seconds(q.clock.Now().Sub(e.startedAt)))
+	var worked time.Duration
+	if q.metrics != nil {
+		worked = q.clock.Now().Sub(e.startedAt)
 	}
+	wake := false
 	if e.state&stateDirty != 0 && (!q.shuttingDown || q.draining) {
 		e.state = stateQueued
-		q.pushReadyLocked(e)
+		wake = q.pushReadyLocked(e)
 	} else {
 		if e.state&stateDirty != 0 && q.metrics != nil {
 			q.metrics.depth.Dec() // dropped by ShutDown
 		}
-		// Keep the entry, idle: keys recur, and reusing it saves an insert
-		// and a delete per item.
-		e.state = 0
+		q.entries.remove(e)
+		q.release(e)
 		q.active--
-		q.linkIdle(e)
 		q.checkDrainedLocked()
 	}
 	q.mu.Unlock()
+	if wake {
+		q.cond.Signal()
+	}
+	if m := q.metrics; m != nil {
+		m.workDuration.Observe(seconds(worked))
+	}
 }
 
 // AddAfter adds key once d has elapsed (at once if d <= 0). Of several
@@ -324,7 +306,9 @@ func (q *Queue[K]) AddAfter(key K, d time.Duration) {
 		return
 	}
 	if d <= 0 {
-		q.addLocked(key)
+		if q.addLocked(key, q.entries.hash(key)) {
+			q.cond.Signal()
+		}
 		return
 	}
 	at := q.clock.Now().Add(d)
@@ -372,7 +356,9 @@ func (q *Queue[K]) fire(gen uint64) {
 	for len(q.waiting) > 0 && !q.waiting[0].at.After(now) {
 		w := heap.Pop(&q.waiting).(*waitItem[K])
 		delete(q.waitingByKey, w.key)
-		q.addLocked(w.key)
+		if q.addLocked(w.key, q.entries.hash(w.key)) {
+			q.cond.Signal()
+		}
 	}
 	q.armLocked()
 }
@@ -480,7 +466,8 @@ func (q *Queue[K]) shutDownLocked(drain bool) {
 		// Queued keys will never be handed out: drop them.
 		for q.ready.len() > 0 {
 			e := q.popReadyLocked()
-			delete(q.entries, e.key)
+			q.entries.remove(e)
+			q.release(e)
 			q.active--
 			if q.metrics != nil {
 				q.metrics.depth.Dec()
@@ -488,6 +475,7 @@ func (q *Queue[K]) shutDownLocked(drain bool) {
 		}
 	}
 	q.checkDrainedLocked()
+	q.parked = 0
 	q.cond.Broadcast()
 }
 
@@ -514,19 +502,21 @@ func (q *Queue[K]) inflight() (unfinished, longest float64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.clock.Now()
-	for _, e := range q.entries {
+	q.entries.all(func(e *entry[K]) {
 		if e.state&stateProcessing != 0 {
 			s := now.Sub(e.startedAt).Seconds()
 			unfinished += s
 			longest = max(longest, s)
 		}
-	}
+	})
 	return unfinished, longest
 }
 
 func (q *Queue[K]) popReadyLocked() *entry[K] {
 	e := q.ready.pop()
-	q.readyN.Store(int32(min(q.ready.len(), math.MaxInt32)))
+	if q.ready.len() == 0 {
+		q.hasReady.Store(false)
+	}
 	return e
 }
 

@@ -5,16 +5,23 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gantry-sdk/gantry/apis"
 )
+
+func benchKeys(n int) []apis.Key {
+	keys := make([]apis.Key, n)
+	for i := range keys {
+		keys[i] = apis.Key{Namespace: "default", Name: "pod-" + strconv.Itoa(i)}
+	}
+	return keys
+}
 
 // BenchmarkQueueAddGetDone: one producer adds b.N distinct keys while two
 // workers Get and Done them, as client-go's workqueue benchmarks do.
 func BenchmarkQueueAddGetDone(b *testing.B) {
-	keys := make([]apis.Key, b.N)
-	for i := range keys {
-		keys[i] = apis.Key{Namespace: "default", Name: "pod-" + strconv.Itoa(i)}
-	}
+	keys := benchKeys(b.N)
 	q := NewQueue[apis.Key](QueueOptions{})
 	var wg sync.WaitGroup
 	b.ResetTimer()
@@ -33,5 +40,62 @@ func BenchmarkQueueAddGetDone(b *testing.B) {
 		q.Add(k)
 	}
 	_ = q.ShutDownWithDrain(b.Context())
+	wg.Wait()
+}
+
+// BenchmarkQueueHotKeys: two workers, each adding a key of its own hot set
+// of 64, then getting a key and marking it done, in step: the hand-off cost
+// with a small map. bench/clientgo runs the same shape against client-go.
+func BenchmarkQueueHotKeys(b *testing.B) {
+	const workers, hot = 2, 64
+	keys := benchKeys(workers * hot)
+	q := NewQueue[apis.Key](QueueOptions{})
+	defer q.ShutDown()
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for w := range workers {
+		mine := keys[w*hot : (w+1)*hot]
+		n := b.N / workers
+		if w == 0 {
+			n += b.N % workers
+		}
+		wg.Go(func() {
+			for i := range n {
+				q.Add(mine[i%hot])
+				k, _ := q.Get()
+				q.Done(k)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// BenchmarkQueueHotKeysMetrics: the hot-key shape with workqueue_* metrics
+// recorded, to show what they cost per item.
+func BenchmarkQueueHotKeysMetrics(b *testing.B) {
+	const workers, hot = 2, 64
+	keys := benchKeys(workers * hot)
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := NewQueue[apis.Key](QueueOptions{Name: "bench", Metrics: m})
+	defer q.ShutDown()
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for w := range workers {
+		mine := keys[w*hot : (w+1)*hot]
+		n := b.N / workers
+		if w == 0 {
+			n += b.N % workers
+		}
+		wg.Go(func() {
+			for i := range n {
+				q.Add(mine[i%hot])
+				k, _ := q.Get()
+				q.Done(k)
+			}
+		})
+	}
 	wg.Wait()
 }

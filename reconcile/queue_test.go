@@ -57,77 +57,80 @@ func TestQueueRequeuesKeyAddedWhileProcessing(t *testing.T) {
 
 // TestQueueMatchesModel runs random single-threaded operations against a
 // queue and against a plain model of its rules, and compares.
+// With 64 keys, and adds outpacing gets, many keys are queued at once.
 func TestQueueMatchesModel(t *testing.T) {
-	for seed := range uint64(20) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 1))
-			q := NewQueue[int](QueueOptions{})
-			defer q.ShutDown()
-			var modelQueue []int
-			inFlight := map[int]bool{}
-			dirty := map[int]bool{}
-			queued := map[int]bool{}
-			for range 2000 {
-				switch op := rng.IntN(3); {
-				case op == 0:
-					k := rng.IntN(8)
-					q.Add(k)
-					switch {
-					case queued[k] || dirty[k]:
-					case inFlight[k]:
-						dirty[k] = true
-					default:
-						queued[k] = true
-						modelQueue = append(modelQueue, k)
-					}
-				case op == 1 && len(modelQueue) > 0:
-					k, ok := q.Get()
-					require.True(t, ok)
-					require.Equal(t, modelQueue[0], k)
-					modelQueue = modelQueue[1:]
-					delete(queued, k)
-					inFlight[k] = true
-				case op == 2 && len(inFlight) > 0:
-					var k int
-					for k = range inFlight {
-						break
-					}
-					q.Done(k)
-					delete(inFlight, k)
-					if dirty[k] {
-						delete(dirty, k)
-						queued[k] = true
-						modelQueue = append(modelQueue, k)
-					}
-				}
-				require.Equal(t, len(modelQueue), q.Len())
-			}
-			requireIdleListConsistent(t, q)
-		})
+	for _, keySpace := range []int{8, 64} {
+		for seed := range uint64(20) {
+			t.Run(fmt.Sprintf("keys=%d/seed=%d", keySpace, seed), func(t *testing.T) {
+				testQueueMatchesModel(t, keySpace, seed)
+			})
+		}
 	}
 }
 
-// requireIdleListConsistent checks that the idle list holds exactly the
-// entries in state 0, each linked both ways, at most maxIdle of them.
-func requireIdleListConsistent[K comparable](t *testing.T, q *Queue[K]) {
+func testQueueMatchesModel(t *testing.T, keySpace int, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	q := NewQueue[int](QueueOptions{})
+	defer q.ShutDown()
+	var modelQueue []int
+	inFlight := map[int]bool{}
+	dirty := map[int]bool{}
+	queued := map[int]bool{}
+	for range 2000 {
+		op := rng.IntN(3)
+		if keySpace > 8 && rng.IntN(2) == 0 {
+			op = 0 // adds outpace gets: many keys queue up
+		}
+		switch {
+		case op == 0:
+			k := rng.IntN(keySpace)
+			q.Add(k)
+			switch {
+			case queued[k] || dirty[k]:
+			case inFlight[k]:
+				dirty[k] = true
+			default:
+				queued[k] = true
+				modelQueue = append(modelQueue, k)
+			}
+		case op == 1 && len(modelQueue) > 0:
+			k, ok := q.Get()
+			require.True(t, ok)
+			require.Equal(t, modelQueue[0], k)
+			modelQueue = modelQueue[1:]
+			delete(queued, k)
+			inFlight[k] = true
+		case op == 2 && len(inFlight) > 0:
+			var k int
+			for k = range inFlight {
+				break
+			}
+			q.Done(k)
+			delete(inFlight, k)
+			if dirty[k] {
+				delete(dirty, k)
+				queued[k] = true
+				modelQueue = append(modelQueue, k)
+			}
+		}
+		require.Equal(t, len(modelQueue), q.Len())
+	}
+	requireTableConsistent(t, q)
+}
+
+// requireTableConsistent checks that the key table holds exactly the keys
+// queued or in flight, each findable under its own key.
+func requireTableConsistent[K comparable](t *testing.T, q *Queue[K]) {
 	t.Helper()
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	linked := map[*entry[K]]bool{}
-	var prev *entry[K]
-	for e := q.idleHead; e != nil; e = e.nextIdle {
-		require.Same(t, prev, e.prevIdle)
-		require.Zero(t, e.state)
-		require.Same(t, e, q.entries[e.key], "a linked idle entry is in the map")
-		linked[e] = true
-		prev = e
-	}
-	require.Same(t, prev, q.idleTail)
-	require.Len(t, linked, q.idle)
-	require.LessOrEqual(t, q.idle, maxIdle)
-	for _, e := range q.entries {
-		require.Equal(t, e.state == 0, linked[e], "entry %v is idle iff linked", e.key)
-	}
+	n := 0
+	q.entries.all(func(e *entry[K]) {
+		n++
+		require.NotZero(t, e.state&(stateQueued|stateProcessing), "entry %v is queued or in flight", e.key)
+		require.Same(t, e, q.entries.get(e.key))
+	})
+	require.Equal(t, q.active, n)
 }
 
 // TestQueueNeverHandsOneKeyToTwoWorkers hammers a queue from many producers
@@ -396,12 +399,13 @@ workqueue_unfinished_work_seconds{name="q"} 3
 	})
 }
 
-// TestQueueSweepsIdleKeys: finished keys are kept for reuse, but never more
-// than a bounded number, and a swept key behaves as new.
-func TestQueueSweepsIdleKeys(t *testing.T) {
+// TestQueueForgetsFinishedKeys: a finished key leaves the table, so a
+// stream of distinct keys does not grow it, and a finished key added again
+// behaves as new.
+func TestQueueForgetsFinishedKeys(t *testing.T) {
 	q := NewQueue[int](QueueOptions{})
 	defer q.ShutDown()
-	const n = 10 * maxIdle
+	const n = 10000
 	for i := range n {
 		q.Add(i)
 		if i%3 == 0 {
@@ -412,25 +416,33 @@ func TestQueueSweepsIdleKeys(t *testing.T) {
 		require.Equal(t, i, k)
 		q.Done(k)
 		q.mu.Lock()
-		require.LessOrEqual(t, len(q.entries), maxIdle+1)
-		require.Equal(t, 0, q.active)
+		require.Zero(t, q.entries.len())
+		require.Zero(t, q.active)
 		q.mu.Unlock()
 	}
-	requireIdleListConsistent(t, q)
-	// Idle keys taken back from the middle of the idle list, then evicted.
-	for i := n - maxIdle/2; i < n; i += 7 {
+	requireTableConsistent(t, q)
+	q.mu.Lock()
+	require.Equal(t, minTableSlots, len(q.entries.slots), "the table never grew")
+	q.mu.Unlock()
+	// Many keys queued at once, some in flight, then all finished.
+	for i := range n {
 		q.Add(i)
 	}
-	requireIdleListConsistent(t, q)
-	for i := n + 10; i < n+10+maxIdle; i++ {
-		q.Add(i)
+	var inFlight []int
+	for range n / 2 {
+		k, _ := q.Get()
+		inFlight = append(inFlight, k)
+	}
+	requireTableConsistent(t, q)
+	for _, k := range inFlight {
+		q.Done(k)
 	}
 	for q.Len() > 0 {
 		k, _ := q.Get()
 		q.Done(k)
 	}
-	requireIdleListConsistent(t, q)
-	// Keys idle, swept, or never seen all queue once.
+	requireTableConsistent(t, q)
+	// Keys finished, or never seen, all queue once.
 	for _, k := range []int{n - 1, 0, n + 5} {
 		q.Add(k)
 		q.Add(k)
@@ -444,5 +456,38 @@ func TestQueueSweepsIdleKeys(t *testing.T) {
 		q.Done(got)
 		assert.Equal(t, 0, q.Len())
 	}
-	require.NoError(t, q.ShutDownWithDrain(t.Context()), "idle entries do not hold up a drain")
+	require.NoError(t, q.ShutDownWithDrain(t.Context()))
+}
+
+// TestQueueWakesParkedWorkers: keys added one at a time, each only after
+// the previous one was processed, so workers park between keys: every add
+// must wake one (a lost wake-up stalls the round).
+func TestQueueWakesParkedWorkers(t *testing.T) {
+	const workers, rounds = 4, 2000
+	q := NewQueue[int](QueueOptions{})
+	processed := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				k, ok := q.Get()
+				if !ok {
+					return
+				}
+				q.Done(k)
+				processed <- k
+			}
+		})
+	}
+	for i := range rounds {
+		q.Add(i)
+		select {
+		case k := <-processed:
+			require.Equal(t, i, k)
+		case <-time.After(30 * time.Second): // a liveness bound, not a timing assertion
+			t.Fatalf("round %d: no worker woke for the added key", i)
+		}
+	}
+	q.ShutDown()
+	wg.Wait()
 }

@@ -1,8 +1,10 @@
 package scheduler
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/core"
+	"github.com/gantry-sdk/gantry/apis/labels"
+	"github.com/gantry-sdk/gantry/apis/policy"
 )
 
 // ErrAssumed: the pod is already assumed or known on a node.
@@ -30,6 +34,13 @@ type Cache struct {
 	// nodesChanged is set when a node was added, removed or its object replaced.
 	nodesChanged bool
 	gen          int64
+	// namespaces holds namespace labels (for affinity namespaceSelectors);
+	// nsChanged says the snapshot's copy is stale.
+	namespaces map[string]labels.Set
+	nsChanged  bool
+	// pdbs are the PodDisruptionBudgets (for preemption).
+	pdbs       map[apis.Key]*policy.PodDisruptionBudget
+	pdbChanged bool
 }
 
 type cachedPod struct {
@@ -79,6 +90,52 @@ func (c *Cache) RemoveNode(name string) {
 		delete(c.nodes, name)
 	}
 	c.nodesChanged = true
+}
+
+// AddNamespace records (or updates) a namespace's labels; it reports
+// whether they changed.
+func (c *Cache) AddNamespace(ns *core.Namespace) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, ok := c.namespaces[ns.Name]
+	if ok && maps.Equal(old, labels.Set(ns.Labels)) {
+		return false
+	}
+	if c.namespaces == nil {
+		c.namespaces = map[string]labels.Set{}
+	}
+	c.namespaces[ns.Name] = labels.Set(maps.Clone(ns.Labels))
+	c.nsChanged = true
+	return true
+}
+
+// RemoveNamespace forgets a namespace.
+func (c *Cache) RemoveNamespace(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.namespaces[name]; ok {
+		delete(c.namespaces, name)
+		c.nsChanged = true
+	}
+}
+
+// AddPodDisruptionBudget records (or replaces) a budget.
+func (c *Cache) AddPodDisruptionBudget(pdb *policy.PodDisruptionBudget) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pdbs == nil {
+		c.pdbs = map[apis.Key]*policy.PodDisruptionBudget{}
+	}
+	c.pdbs[apis.Key{Namespace: pdb.Namespace, Name: pdb.Name}] = pdb
+	c.pdbChanged = true
+}
+
+// RemovePodDisruptionBudget forgets a budget.
+func (c *Cache) RemovePodDisruptionBudget(pdb *policy.PodDisruptionBudget) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pdbs, apis.Key{Namespace: pdb.Namespace, Name: pdb.Name})
+	c.pdbChanged = true
 }
 
 // AssumePod records pod (spec.nodeName set to the chosen node) as on its node.
@@ -179,6 +236,17 @@ func (c *Cache) NumPods() int {
 func (c *Cache) UpdateSnapshot(snap *Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.nsChanged {
+		// A new map: states of earlier cycles may still read the old one.
+		snap.Namespaces = maps.Clone(c.namespaces)
+		c.nsChanged = false
+	}
+	if c.pdbChanged {
+		snap.PodDisruptionBudgets = slices.SortedFunc(maps.Values(c.pdbs), func(a, b *policy.PodDisruptionBudget) int {
+			return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+		})
+		c.pdbChanged = false
+	}
 	if snap.byName == nil || c.nodesChanged {
 		infos := make(map[string]*NodeInfo, len(c.nodes))
 		for name, ni := range c.nodes {

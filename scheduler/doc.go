@@ -19,6 +19,14 @@
 // from a Registry; a ProfileConfig enables them with score weights and is
 // chosen by the pod's spec.schedulerName.
 //
+// A Permit plugin may hold a pod: it returns Wait with a timeout, the pod
+// stays assumed (its resources reserved) on its node, and binding waits in
+// the background, not blocking the scheduling loop, until every waiting
+// plugin calls Allow on its WaitingPod (found through the Handle's
+// GetWaitingPod or IterateOverWaitingPods). A Reject, the timeout or the
+// pod's deletion unreserves it and retries it with backoff. Example_coscheduling
+// shows gang scheduling built on it.
+//
 // Filtering and scoring run in parallel (Parallelism goroutines). As in
 // kube-scheduler, big clusters are sampled: with percentageOfNodesToScore 0
 // (adaptive) filtering stops once max(100, n*(50 - n/125)%, n*5%) feasible
@@ -33,22 +41,33 @@
 // NodeResourcesFit (1; LeastAllocated, or MostAllocated via FitArgs),
 // InterPodAffinity (2), PodTopologySpread (2),
 // NodeResourcesBalancedAllocation (1), ImageLocality (1),
-// DefaultPreemption and DefaultBinder. Known differences: namespaceSelector
-// in pod affinity terms is only honoured when empty (all namespaces);
-// topology spread has no system default constraints; preemption ignores
-// PodDisruptionBudgets and nominated pods are not reserved on their node.
+// DefaultPreemption and DefaultBinder. Pod affinity terms honour
+// namespaces and namespaceSelector as upstream (the Scheduler watches
+// Namespace labels; a Snapshot carries them in Namespaces). Preemption
+// prefers nodes whose victims violate fewer PodDisruptionBudgets (watched
+// when the store's scheme has policy/v1), then orders candidates as
+// upstream. Known differences: topology spread has no system default
+// constraints; nominated pods are not reserved on their node.
 //
 // The Scheduler runs it all against a store.Store: pod and node informers
 // feed a Cache (with assumed pods: a pod is assumed on its node as soon as
 // it is chosen, bound in the background, forgotten if binding fails,
 // expired if never confirmed) and a Queue (activeQ by priority then age;
 // backoff 1 s doubling to 10 s; unschedulable pods wait for a cluster event
-// that can help them, or 5 minutes). DefaultBinder sets spec.nodeName with
-// an Update that compares on the pod's resourceVersion, then the
-// PodScheduled condition with UpdateStatus; Scheduled and FailedScheduling
-// (and Preempted) are written as core/v1 Events. Preemption evicts the
-// victims through the store and sets status.nominatedNodeName. To run only
-// while leader, call Run from reconcile/leader's OnStartedLeading.
+// that can help them, or 5 minutes). DefaultBinder sets spec.nodeName and
+// the PodScheduled condition in one write compared on the revision
+// (store.PodBinder, as the binding subresource does), or, over a store
+// without it, with an Update compared on resourceVersion then UpdateStatus.
+// Scheduled and FailedScheduling (and Preempted) are written as core/v1
+// Events in the background: a bounded queue (Options.EventQueueSize) that
+// never blocks scheduling and drops, counting (EventStats), when full, as
+// client-go does; repeats within 10 minutes bump the stored event's count
+// like client-go's EventCorrelator. Preemption evicts the
+// victims through the store and sets status.nominatedNodeName. With
+// Options.LeaderElection (kube-scheduler's --leader-elect) replicas
+// campaign for a Lease through reconcile/leader; only the leader schedules,
+// the others keep warm caches, and a leader that loses the lease stops and
+// Run returns ErrLeadershipLost.
 //
 // # Usage
 //

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/core"
 )
 
@@ -37,9 +39,12 @@ const (
 	// Skip: from PreFilter or PreScore, the plugin has nothing to do for this
 	// pod and its Filter or Score is not called; from Bind, the next binder runs.
 	Skip
+	// Wait: from Permit, hold the pod (reserved on its node) until it is
+	// allowed or rejected through its WaitingPod, or the timeout passes.
+	Wait
 )
 
-var codeNames = [...]string{"Success", "Unschedulable", "UnschedulableAndUnresolvable", "Error", "Skip"}
+var codeNames = [...]string{"Success", "Unschedulable", "UnschedulableAndUnresolvable", "Error", "Skip", "Wait"}
 
 func (c Code) String() string {
 	if int(c) < len(codeNames) {
@@ -246,10 +251,14 @@ type ReservePlugin interface {
 	Unreserve(ctx context.Context, state *CycleState, pod *PodInfo, nodeName string)
 }
 
-// PermitPlugin approves or rejects binding the pod to the chosen node.
+// PermitPlugin approves or rejects binding the pod to the chosen node, or
+// holds it: a Wait status with a timeout (capped at MaxPermitTimeout) keeps
+// the pod reserved on the node until the plugin, or anyone with the Handle,
+// calls Allow or Reject on its WaitingPod; the timeout rejects it. The
+// timeout is ignored for other codes.
 type PermitPlugin interface {
 	Plugin
-	Permit(ctx context.Context, state *CycleState, pod *PodInfo, nodeName string) *Status
+	Permit(ctx context.Context, state *CycleState, pod *PodInfo, nodeName string) (*Status, time.Duration)
 }
 
 // BindPlugin binds the pod to the node (the I/O step). Skip passes to the
@@ -280,6 +289,12 @@ type Handle interface {
 	// extensions that a pod is gone from, or back on, a node.
 	RunPreFilterExtensionRemovePod(state *CycleState, pod, remove *PodInfo, node *NodeInfo)
 	RunPreFilterExtensionAddPod(state *CycleState, pod, add *PodInfo, node *NodeInfo)
+	// GetWaitingPod returns the pod held at Permit under key, or nil.
+	GetWaitingPod(key apis.Key) *WaitingPod
+	// IterateOverWaitingPods calls fn for every undecided pod held at Permit.
+	IterateOverWaitingPods(fn func(*WaitingPod))
+	// RejectWaitingPod rejects the pod held under key; false if there is none.
+	RejectWaitingPod(key apis.Key, msg string) bool
 }
 
 // PluginFactory builds a plugin. args are the profile's PluginConfig.Args

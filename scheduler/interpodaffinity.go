@@ -4,6 +4,8 @@ import (
 	"context"
 	"maps"
 	"math"
+
+	"github.com/gantry-sdk/gantry/apis/labels"
 )
 
 // topologyPair is a topology domain: a node label key and value.
@@ -38,18 +40,19 @@ const (
 )
 
 type ipaFilterState struct {
-	existingAnti pairCounts // existing pods' required anti-affinity that the pod matches
-	affinity     pairCounts // pods matching all of the pod's required affinity terms
-	anti         pairCounts // pods matching the pod's required anti-affinity terms
+	nsLabels     map[string]labels.Set // the snapshot's namespace labels (shared, read-only)
+	existingAnti pairCounts            // existing pods' required anti-affinity that the pod matches
+	affinity     pairCounts            // pods matching all of the pod's required affinity terms
+	anti         pairCounts            // pods matching the pod's required anti-affinity terms
 }
 
 func (s *ipaFilterState) Clone() StateData {
-	return &ipaFilterState{existingAnti: maps.Clone(s.existingAnti), affinity: maps.Clone(s.affinity), anti: maps.Clone(s.anti)}
+	return &ipaFilterState{nsLabels: s.nsLabels, existingAnti: maps.Clone(s.existingAnti), affinity: maps.Clone(s.affinity), anti: maps.Clone(s.anti)}
 }
 
-func matchesAllTerms(terms []AffinityTerm, p *PodInfo) bool {
+func matchesAllTerms(terms []AffinityTerm, p *PodInfo, nsLabels map[string]labels.Set) bool {
 	for i := range terms {
-		if !terms[i].Matches(p.Pod.Namespace, p.Labels) {
+		if !terms[i].match(p.Pod.Namespace, nsLabels, p.Labels) {
 			return false
 		}
 	}
@@ -61,7 +64,7 @@ func (InterPodAffinity) PreFilter(_ context.Context, state *CycleState, pod *Pod
 	if len(pod.RequiredAffinity)+len(pod.RequiredAntiAffinity) == 0 && len(snap.HavePodsWithRequiredAntiAffinity) == 0 {
 		return NewStatus(Skip)
 	}
-	s := &ipaFilterState{existingAnti: pairCounts{}, affinity: pairCounts{}, anti: pairCounts{}}
+	s := &ipaFilterState{nsLabels: snap.Namespaces, existingAnti: pairCounts{}, affinity: pairCounts{}, anti: pairCounts{}}
 	for _, ni := range snap.HavePodsWithRequiredAntiAffinity {
 		for _, ex := range ni.PodsWithRequiredAntiAffinity {
 			s.updateExisting(pod, ex, ni, 1)
@@ -81,21 +84,21 @@ func (InterPodAffinity) PreFilter(_ context.Context, state *CycleState, pod *Pod
 func (s *ipaFilterState) updateExisting(pod, ex *PodInfo, ni *NodeInfo, d int64) {
 	for i := range ex.RequiredAntiAffinity {
 		t := &ex.RequiredAntiAffinity[i]
-		if t.Matches(pod.Pod.Namespace, pod.Labels) {
+		if t.match(pod.Pod.Namespace, s.nsLabels, pod.Labels) {
 			s.existingAnti.add(t.TopologyKey, ni, d)
 		}
 	}
 }
 
 func (s *ipaFilterState) updateIncoming(pod, ex *PodInfo, ni *NodeInfo, d int64) {
-	if matchesAllTerms(pod.RequiredAffinity, ex) {
+	if matchesAllTerms(pod.RequiredAffinity, ex, s.nsLabels) {
 		for i := range pod.RequiredAffinity {
 			s.affinity.add(pod.RequiredAffinity[i].TopologyKey, ni, d)
 		}
 	}
 	for i := range pod.RequiredAntiAffinity {
 		t := &pod.RequiredAntiAffinity[i]
-		if t.Matches(ex.Pod.Namespace, ex.Labels) {
+		if t.match(ex.Pod.Namespace, s.nsLabels, ex.Labels) {
 			s.anti.add(t.TopologyKey, ni, d)
 		}
 	}
@@ -150,7 +153,7 @@ func (InterPodAffinity) Filter(_ context.Context, state *CycleState, pod *PodInf
 		if !all {
 			// The first pod of a group that selects itself may go anywhere
 			// that has the topology keys.
-			if len(s.affinity) == 0 && matchesAllTerms(pod.RequiredAffinity, pod) && hasAllKeys(pod.RequiredAffinity, node) {
+			if len(s.affinity) == 0 && matchesAllTerms(pod.RequiredAffinity, pod, s.nsLabels) && hasAllKeys(pod.RequiredAffinity, node) {
 				return nil
 			}
 			return NewStatus(UnschedulableAndUnresolvable, errReasonAffinityRules)
@@ -187,31 +190,31 @@ func (InterPodAffinity) PreScore(_ context.Context, state *CycleState, pod *PodI
 	score := func(ex *PodInfo, ni *NodeInfo) {
 		for i := range pod.PreferredAffinity {
 			t := &pod.PreferredAffinity[i]
-			if t.Matches(ex.Pod.Namespace, ex.Labels) {
+			if t.match(ex.Pod.Namespace, snap.Namespaces, ex.Labels) {
 				pairs.add(t.TopologyKey, ni, int64(t.Weight))
 			}
 		}
 		for i := range pod.PreferredAnti {
 			t := &pod.PreferredAnti[i]
-			if t.Matches(ex.Pod.Namespace, ex.Labels) {
+			if t.match(ex.Pod.Namespace, snap.Namespaces, ex.Labels) {
 				pairs.add(t.TopologyKey, ni, -int64(t.Weight))
 			}
 		}
 		for i := range ex.PreferredAffinity {
 			t := &ex.PreferredAffinity[i]
-			if t.Matches(pod.Pod.Namespace, pod.Labels) {
+			if t.match(pod.Pod.Namespace, snap.Namespaces, pod.Labels) {
 				pairs.add(t.TopologyKey, ni, int64(t.Weight))
 			}
 		}
 		for i := range ex.PreferredAnti {
 			t := &ex.PreferredAnti[i]
-			if t.Matches(pod.Pod.Namespace, pod.Labels) {
+			if t.match(pod.Pod.Namespace, snap.Namespaces, pod.Labels) {
 				pairs.add(t.TopologyKey, ni, -int64(t.Weight))
 			}
 		}
 		for i := range ex.RequiredAffinity {
 			t := &ex.RequiredAffinity[i]
-			if t.Matches(pod.Pod.Namespace, pod.Labels) {
+			if t.match(pod.Pod.Namespace, snap.Namespaces, pod.Labels) {
 				pairs.add(t.TopologyKey, ni, hardPodAffinityWeight)
 			}
 		}

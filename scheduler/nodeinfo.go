@@ -8,6 +8,7 @@ import (
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/apis/labels"
+	"github.com/gantry-sdk/gantry/apis/policy"
 )
 
 // Defaults counted for containers without requests when scoring (not when
@@ -90,24 +91,51 @@ func (r Resources) Clone() Resources {
 	return r
 }
 
-// AffinityTerm is a PodAffinityTerm with its selector parsed.
+// AffinityTerm is a PodAffinityTerm with its selectors parsed. A pod is in
+// the term's namespaces if its namespace is listed, or its namespace's
+// labels match NamespaceSelector; as upstream, a term with neither means
+// the pod's own namespace, and an empty namespaceSelector all namespaces.
 type AffinityTerm struct {
-	Selector      labels.Selector
-	Namespaces    map[string]struct{}
-	AllNamespaces bool // an empty namespaceSelector
-	TopologyKey   string
-	Weight        int32 // for preferred terms
+	Selector labels.Selector
+	// Namespaces lists namespaces by name.
+	Namespaces map[string]struct{}
+	// NamespaceSelector selects namespaces by their labels (nil: none).
+	NamespaceSelector labels.Selector
+	AllNamespaces     bool // an empty namespaceSelector
+	TopologyKey       string
+	Weight            int32 // for preferred terms
 }
 
-// Matches reports whether pod (with labels ls, in namespace ns) is selected.
-func (t *AffinityTerm) Matches(ns string, ls labels.Set) bool {
+// Matches reports whether a pod with labels ls, in namespace ns whose
+// labels are nsLabels, is selected.
+func (t *AffinityTerm) Matches(ns string, nsLabels, ls labels.Set) bool {
 	if !t.AllNamespaces {
-		if _, ok := t.Namespaces[ns]; !ok {
+		if _, ok := t.Namespaces[ns]; !ok && (t.NamespaceSelector == nil || !t.NamespaceSelector.Matches(nsLabels)) {
 			return false
 		}
 	}
 	return t.Selector.Matches(ls)
 }
+
+// match is Matches with the labels of ns looked up in nsLabels only when
+// the namespaceSelector has to be consulted.
+func (t *AffinityTerm) match(ns string, nsLabels map[string]labels.Set, ls labels.Set) bool {
+	if !t.AllNamespaces {
+		if _, ok := t.Namespaces[ns]; !ok && (t.NamespaceSelector == nil || !t.NamespaceSelector.Matches(nsLabels[ns])) {
+			return false
+		}
+	}
+	return t.Selector.Matches(ls)
+}
+
+// affinityTermError says which selector of a term failed to parse.
+type affinityTermError struct {
+	field string
+	err   error
+}
+
+func (e *affinityTermError) Error() string { return e.field + ": " + e.err.Error() }
+func (e *affinityTermError) Unwrap() error { return e.err }
 
 func newAffinityTerm(pod *core.Pod, term *core.PodAffinityTerm, weight int32) (AffinityTerm, error) {
 	ls := term.LabelSelector
@@ -129,22 +157,25 @@ func newAffinityTerm(pod *core.Pod, term *core.PodAffinityTerm, weight int32) (A
 	}
 	sel, err := labels.FromLabelSelector(ls)
 	if err != nil {
-		return AffinityTerm{}, err
+		return AffinityTerm{}, &affinityTermError{"labelSelector", err}
 	}
 	t := AffinityTerm{Selector: sel, TopologyKey: term.TopologyKey, Weight: weight}
+	nss := term.NamespaceSelector
 	switch {
-	case term.NamespaceSelector != nil && len(term.NamespaceSelector.MatchLabels)+len(term.NamespaceSelector.MatchExpressions) == 0:
+	case nss != nil && len(nss.MatchLabels)+len(nss.MatchExpressions) == 0:
 		t.AllNamespaces = true
-	default:
-		// A non-empty namespaceSelector would need namespace labels; the
-		// listed namespaces (or the pod's own) are used.
-		t.Namespaces = map[string]struct{}{}
-		for _, ns := range term.Namespaces {
-			t.Namespaces[ns] = struct{}{}
+		return t, nil
+	case nss != nil:
+		if t.NamespaceSelector, err = labels.FromLabelSelector(nss); err != nil {
+			return AffinityTerm{}, &affinityTermError{"namespaceSelector", err}
 		}
-		if len(term.Namespaces) == 0 {
-			t.Namespaces[pod.Namespace] = struct{}{}
-		}
+	}
+	t.Namespaces = make(map[string]struct{}, max(1, len(term.Namespaces)))
+	for _, ns := range term.Namespaces {
+		t.Namespaces[ns] = struct{}{}
+	}
+	if len(term.Namespaces) == 0 && nss == nil {
+		t.Namespaces[pod.Namespace] = struct{}{}
 	}
 	return t, nil
 }
@@ -212,7 +243,7 @@ func NewPodInfo(pod *core.Pod) *PodInfo {
 			at, err := newAffinityTerm(pod, t, w)
 			if err != nil {
 				if pi.ParseErr == nil {
-					pi.ParseErr = fmt.Errorf("spec.affinity.%s[%d].labelSelector: %w", what, i, err)
+					pi.ParseErr = fmt.Errorf("spec.affinity.%s[%d].%w", what, i, err)
 				}
 				return
 			}
@@ -430,6 +461,11 @@ type Snapshot struct {
 	HavePodsWithRequiredAntiAffinity []*NodeInfo
 	// ImageNodes counts the nodes that have each image.
 	ImageNodes map[string]int
+	// Namespaces holds the labels of every namespace, for affinity terms
+	// with a namespaceSelector. It is replaced, never changed in place.
+	Namespaces map[string]labels.Set
+	// PodDisruptionBudgets are read by preemption. Replaced, never changed in place.
+	PodDisruptionBudgets []*policy.PodDisruptionBudget
 	// Nominated holds, per node, pods that preempted others there and wait
 	// for the room: filters count those of equal or higher priority as if
 	// they were already on the node.

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gantry-sdk/gantry/apis/core"
+	"github.com/gantry-sdk/gantry/reconcile"
 )
 
 // DefaultSchedulerName is the profile pods without spec.schedulerName get.
@@ -41,6 +42,8 @@ type ProfileConfig struct {
 type ProfileOptions struct {
 	// Parallelism bounds the goroutines filtering and scoring nodes; 0 is GOMAXPROCS.
 	Parallelism int
+	// Clock times Permit waits; nil is the wall clock.
+	Clock reconcile.Clock
 }
 
 // Profile runs one ProfileConfig's plugins over snapshots. A Profile's
@@ -64,6 +67,9 @@ type Profile struct {
 	permits           []PermitPlugin
 	binders           []BindPlugin
 
+	clock   reconcile.Clock
+	waiting waitingPods
+
 	nextStart int
 	// Buffers reused across cycles (Schedule is not concurrent).
 	bufResults  []*Status
@@ -83,6 +89,10 @@ func NewProfile(cfg ProfileConfig, registry Registry, opts ProfileOptions) (*Pro
 	}
 	if p.parallelism <= 0 {
 		p.parallelism = runtime.GOMAXPROCS(0)
+	}
+	p.clock = opts.Clock
+	if p.clock == nil {
+		p.clock = reconcile.RealClock()
 	}
 	seen := map[string]bool{}
 	for _, pc := range cfg.Plugins {
@@ -571,16 +581,6 @@ func (p *Profile) RunUnreserve(ctx context.Context, state *CycleState, pod *PodI
 	for j := len(p.reserves) - 1; j >= 0; j-- {
 		p.reserves[j].Unreserve(ctx, state, pod, node)
 	}
-}
-
-// RunPermit asks every permit plugin.
-func (p *Profile) RunPermit(ctx context.Context, state *CycleState, pod *PodInfo, node string) *Status {
-	for _, pp := range p.permits {
-		if st := pp.Permit(ctx, state, pod, node); !st.IsSuccess() {
-			return st.withPlugin(pp.Name())
-		}
-	}
-	return nil
 }
 
 // RunBind runs the binders until one does not Skip.

@@ -41,6 +41,32 @@ func selMatches(sel *apis.LabelSelector, l map[string]string) bool {
 	return true
 }
 
+// propNamespaces are the namespaces generated pods live in, with their labels.
+var propNamespaces = map[string]map[string]string{
+	"default": {},
+	"prod":    {"env": "prod"},
+	"dev":     {"env": "dev", "team": "x"},
+}
+
+// inTermNamespaces says whether namespace ns is one that owner's term
+// covers: an empty namespaceSelector covers all; otherwise those listed and
+// those the selector picks; with neither, owner's own.
+func inTermNamespaces(owner *core.Pod, term core.PodAffinityTerm, ns string) bool {
+	sel := term.NamespaceSelector
+	if sel != nil && len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0 {
+		return true
+	}
+	for _, n := range term.Namespaces {
+		if n == ns {
+			return true
+		}
+	}
+	if sel != nil {
+		return selMatches(sel, propNamespaces[ns])
+	}
+	return len(term.Namespaces) == 0 && ns == owner.Namespace
+}
+
 func sameDomain(a, b *core.Node, key string) bool {
 	va, oka := a.Labels[key]
 	vb, okb := b.Labels[key]
@@ -112,7 +138,7 @@ func (c *checker) violations(pod *core.Pod, nodeName string) []string {
 	if a := pod.Spec.Affinity; a != nil && a.PodAntiAffinity != nil {
 		for _, term := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
 			for _, p := range c.placed {
-				if p.Namespace == pod.Namespace && selMatches(term.LabelSelector, p.Labels) && sameDomain(node, c.nodes[p.Spec.NodeName], term.TopologyKey) {
+				if inTermNamespaces(pod, term, p.Namespace) && selMatches(term.LabelSelector, p.Labels) && sameDomain(node, c.nodes[p.Spec.NodeName], term.TopologyKey) {
 					out = append(out, "anti-affinity with "+p.Name)
 				}
 			}
@@ -123,7 +149,7 @@ func (c *checker) violations(pod *core.Pod, nodeName string) []string {
 			continue
 		}
 		for _, term := range p.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
-			if p.Namespace == pod.Namespace && selMatches(term.LabelSelector, pod.Labels) && sameDomain(node, c.nodes[p.Spec.NodeName], term.TopologyKey) {
+			if inTermNamespaces(p, term, pod.Namespace) && selMatches(term.LabelSelector, pod.Labels) && sameDomain(node, c.nodes[p.Spec.NodeName], term.TopologyKey) {
 				out = append(out, "existing anti-affinity of "+p.Name)
 			}
 		}
@@ -141,14 +167,14 @@ func (c *checker) violations(pod *core.Pod, nodeName string) []string {
 				if _, has := c.nodes[p.Spec.NodeName].Labels[term.TopologyKey]; !has {
 					continue // pods in no domain of this key do not count (as upstream)
 				}
-				if p.Namespace == pod.Namespace && selMatches(term.LabelSelector, p.Labels) {
+				if inTermNamespaces(pod, term, p.Namespace) && selMatches(term.LabelSelector, p.Labels) {
 					anywhere = true
 					if sameDomain(node, c.nodes[p.Spec.NodeName], term.TopologyKey) {
 						found = true
 					}
 				}
 			}
-			if !found && (anywhere || !selMatches(term.LabelSelector, pod.Labels)) {
+			if !found && (anywhere || !inTermNamespaces(pod, term, pod.Namespace) || !selMatches(term.LabelSelector, pod.Labels)) {
 				out = append(out, "affinity")
 			}
 		}
@@ -238,16 +264,35 @@ func genPod(r *rand.Rand, i int) *core.Pod {
 	if r.IntN(8) == 0 {
 		hostPort(int32(8080 + r.IntN(3)))(p)
 	}
+	p.Namespace = []string{"default", "default", "prod", "dev"}[r.IntN(4)]
 	keys := []string{core.LabelHostname, core.LabelTopologyZone}
 	switch r.IntN(6) {
 	case 0:
 		antiAffinity(keys[r.IntN(2)], selector("app", app))(p)
+		genTermNamespaces(r, &p.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0])
 	case 1:
 		podAffinity(keys[r.IntN(2)], selector("app", fmt.Sprintf("app%d", r.IntN(4))))(p)
+		genTermNamespaces(r, &p.Spec.Affinity.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0])
 	case 2:
 		spread(keys[r.IntN(2)], int32(1+r.IntN(2)), core.DoNotSchedule, selector("app", app))(p)
 	}
 	return p
+}
+
+// genTermNamespaces sets a term's namespaces and namespaceSelector: none
+// (the pod's own), a list, a selector, an empty selector (all), or both.
+func genTermNamespaces(r *rand.Rand, t *core.PodAffinityTerm) {
+	switch r.IntN(5) {
+	case 1:
+		t.Namespaces = []string{[]string{"default", "prod", "dev"}[r.IntN(3)]}
+	case 2:
+		t.NamespaceSelector = selector("env", []string{"prod", "dev"}[r.IntN(2)])
+	case 3:
+		t.NamespaceSelector = &apis.LabelSelector{}
+	case 4:
+		t.Namespaces = []string{"default"}
+		t.NamespaceSelector = selector("team", "x")
+	}
 }
 
 func TestPropertyPlacementsSatisfyHardConstraints(t *testing.T) {
@@ -261,6 +306,9 @@ func TestPropertyPlacementsSatisfyHardConstraints(t *testing.T) {
 			nodes := genCluster(r, 5+r.IntN(40))
 			chk := &checker{nodes: map[string]*core.Node{}}
 			cache := NewCache(0)
+			for name, l := range propNamespaces {
+				cache.AddNamespace(&core.Namespace{ObjectMeta: apis.ObjectMeta{Name: name, Labels: l}})
+			}
 			for _, n := range nodes {
 				chk.nodes[n.Name] = n
 				cache.AddNode(n)

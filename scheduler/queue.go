@@ -22,6 +22,8 @@ const (
 	EventAssignedPodUpdate  ClusterEvent = "AssignedPodUpdate"
 	EventAssignedPodDelete  ClusterEvent = "AssignedPodDelete"
 	EventUnschedulableFlush ClusterEvent = "UnschedulableTimeout"
+	// EventNamespaceChange: a namespace appeared or its labels changed.
+	EventNamespaceChange ClusterEvent = "NamespaceChange"
 )
 
 // pluginEvents lists, for the default plugins, the events that can undo
@@ -33,7 +35,7 @@ var pluginEvents = map[string][]ClusterEvent{
 	NodeUnschedulableName: {EventNodeAdd, EventNodeUpdate},
 	NodeAffinityName:      {EventNodeAdd, EventNodeUpdate},
 	TaintTolerationName:   {EventNodeAdd, EventNodeUpdate},
-	InterPodAffinityName:  {EventNodeAdd, EventNodeUpdate, EventAssignedPodAdd, EventAssignedPodUpdate, EventAssignedPodDelete},
+	InterPodAffinityName:  {EventNodeAdd, EventNodeUpdate, EventAssignedPodAdd, EventAssignedPodUpdate, EventAssignedPodDelete, EventNamespaceChange},
 	PodTopologySpreadName: {EventNodeAdd, EventNodeUpdate, EventAssignedPodAdd, EventAssignedPodUpdate, EventAssignedPodDelete},
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,8 +13,10 @@ import (
 
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/core"
+	"github.com/gantry-sdk/gantry/apis/policy"
 	"github.com/gantry-sdk/gantry/informer"
 	"github.com/gantry-sdk/gantry/reconcile"
+	"github.com/gantry-sdk/gantry/reconcile/leader"
 	"github.com/gantry-sdk/gantry/store"
 )
 
@@ -45,9 +46,16 @@ type Options struct {
 	// Component names the scheduler in events ("default-scheduler");
 	// Identity is the instance (reportingInstance).
 	Component, Identity string
+	// LeaderElection, when set, makes Run campaign for a Lease and schedule
+	// only while leading (kube-scheduler's --leader-elect).
+	LeaderElection *LeaderElection
 	// DisableEvents skips writing Event objects.
 	DisableEvents bool
-	Logger        logr.Logger
+	// EventQueueSize bounds the events waiting to be written in the
+	// background (DefaultEventQueueSize); beyond it they are dropped and
+	// counted (EventStats), so scheduling never waits for events.
+	EventQueueSize int
+	Logger         logr.Logger
 }
 
 // Scheduler binds the pending pods of its profiles to nodes: it watches
@@ -69,15 +77,21 @@ type Scheduler struct {
 
 	podInformer  *informer.Informer[*core.Pod]
 	nodeInformer *informer.Informer[*core.Node]
+	nsInformer   *informer.Informer[*core.Namespace]
+	// pdbInformer is nil when the store's scheme has no PodDisruptionBudget.
+	pdbInformer *informer.Informer[*policy.PodDisruptionBudget]
 
 	nominatedMu sync.Mutex
 	nominated   map[apis.Key]*PodInfo // pending pods with status.nominatedNodeName
 
 	sem      chan struct{}
 	inflight sync.WaitGroup
-	eventSeq atomic.Uint64
+	recorder *eventRecorder
 
 	scheduled, failed atomic.Int64
+
+	electorMu sync.Mutex
+	elector   *leader.Elector
 }
 
 // New builds a Scheduler over s; Run starts it.
@@ -111,7 +125,7 @@ func New(s store.Store, opts Options) (*Scheduler, error) {
 	}
 	sc.profiles = map[string]*Profile{}
 	for _, pc := range profiles {
-		p, err := NewProfile(pc, reg, ProfileOptions{Parallelism: opts.Parallelism})
+		p, err := NewProfile(pc, reg, ProfileOptions{Parallelism: opts.Parallelism, Clock: sc.clock})
 		if err != nil {
 			return nil, err
 		}
@@ -130,10 +144,25 @@ func New(s store.Store, opts Options) (*Scheduler, error) {
 	sc.rng = newRNG(opts.Seed)
 	sc.sem = make(chan struct{}, sc.opts.BindConcurrency)
 	sc.nominated = map[apis.Key]*PodInfo{}
+	sc.recorder = newEventRecorder(sc.events, sc.opts.Component, sc.opts.Identity, opts.EventQueueSize, sc.clock.Now, sc.log)
 	sc.podInformer = informer.New[*core.Pod](s, informer.Options[*core.Pod]{Logger: sc.log})
 	sc.nodeInformer = informer.New[*core.Node](s, informer.Options[*core.Node]{Logger: sc.log})
 	sc.podInformer.AddHandler(informer.HandlerFuncs[*core.Pod]{Add: sc.onPodAdd, Update: sc.onPodUpdate, Delete: sc.onPodDelete})
 	sc.nodeInformer.AddHandler(informer.HandlerFuncs[*core.Node]{Add: sc.onNodeAdd, Update: sc.onNodeUpdate, Delete: sc.onNodeDelete})
+	sc.nsInformer = informer.New[*core.Namespace](s, informer.Options[*core.Namespace]{Logger: sc.log})
+	sc.nsInformer.AddHandler(informer.HandlerFuncs[*core.Namespace]{
+		Add:    sc.onNamespace,
+		Update: func(_, ns *core.Namespace) { sc.onNamespace(ns) },
+		Delete: func(ns *core.Namespace) { sc.cache.RemoveNamespace(ns.Name) },
+	})
+	if _, err := apis.KindFor[*policy.PodDisruptionBudget](s.Scheme()); err == nil {
+		sc.pdbInformer = informer.New[*policy.PodDisruptionBudget](s, informer.Options[*policy.PodDisruptionBudget]{Logger: sc.log})
+		sc.pdbInformer.AddHandler(informer.HandlerFuncs[*policy.PodDisruptionBudget]{
+			Add:    sc.cache.AddPodDisruptionBudget,
+			Update: func(_, pdb *policy.PodDisruptionBudget) { sc.cache.AddPodDisruptionBudget(pdb) },
+			Delete: sc.cache.RemovePodDisruptionBudget,
+		})
+	}
 	return sc, nil
 }
 
@@ -145,6 +174,14 @@ func (sc *Scheduler) Cache() *Cache { return sc.cache }
 
 // Stats returns how many pods were bound and how many attempts failed.
 func (sc *Scheduler) Stats() (scheduled, failed int64) { return sc.scheduled.Load(), sc.failed.Load() }
+
+// EventStats returns how many events were recorded, how many of those were
+// written (a repeat merged into an aggregated write counts as written) and
+// how many were dropped because the queue was full or the scheduler stopped.
+func (sc *Scheduler) EventStats() (recorded, written, dropped int64) {
+	r := sc.recorder
+	return r.recorded.Load(), r.written.Load(), r.dropped.Load()
+}
 
 func schedulerName(p *core.Pod) string {
 	if p.Spec.SchedulerName == "" {
@@ -234,6 +271,7 @@ func (sc *Scheduler) onPodUpdate(old, p *core.Pod) {
 
 func (sc *Scheduler) onPodDelete(p *core.Pod) {
 	sc.nominate(p, "")
+	sc.rejectWaiting(p)
 	if p.Spec.NodeName != "" {
 		sc.cache.RemovePod(p)
 		sc.queue.MoveAllToActiveOrBackoff(EventAssignedPodDelete)
@@ -257,11 +295,21 @@ func (sc *Scheduler) onNodeUpdate(old, n *core.Node) {
 	sc.queue.MoveAllToActiveOrBackoff(EventNodeUpdate)
 }
 
+// onNamespace records a namespace's labels: pods whose affinity terms
+// select namespaces by label may fit now.
+func (sc *Scheduler) onNamespace(ns *core.Namespace) {
+	if sc.cache.AddNamespace(ns) {
+		sc.queue.MoveAllToActiveOrBackoff(EventNamespaceChange)
+	}
+}
+
 func (sc *Scheduler) onNodeDelete(n *core.Node) { sc.cache.RemoveNode(n.Name) }
 
 // Run schedules until ctx ends. It starts the informers, waits for them to
 // sync and then pops pods one at a time; bindings run in the background and
-// are waited for before Run returns.
+// are waited for before Run returns. With Options.LeaderElection it
+// schedules only while it holds the lease, and returns ErrLeadershipLost
+// if it loses it (as kube-scheduler exits); a Scheduler runs once.
 func (sc *Scheduler) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var bg sync.WaitGroup
@@ -273,13 +321,34 @@ func (sc *Scheduler) Run(ctx context.Context) error {
 	}()
 	bg.Go(func() { _ = sc.podInformer.Run(ctx) })
 	bg.Go(func() { _ = sc.nodeInformer.Run(ctx) })
+	bg.Go(func() { _ = sc.nsInformer.Run(ctx) })
+	if sc.pdbInformer != nil {
+		bg.Go(func() { _ = sc.pdbInformer.Run(ctx) })
+	}
 	if err := sc.podInformer.WaitForSync(ctx); err != nil {
 		return err
 	}
 	if err := sc.nodeInformer.WaitForSync(ctx); err != nil {
 		return err
 	}
+	if err := sc.nsInformer.WaitForSync(ctx); err != nil {
+		return err
+	}
+	if sc.pdbInformer != nil {
+		if err := sc.pdbInformer.WaitForSync(ctx); err != nil {
+			return err
+		}
+	}
+	if sc.opts.LeaderElection != nil {
+		return sc.runElected(ctx, &bg)
+	}
+	return sc.scheduleLoop(ctx, &bg)
+}
+
+// scheduleLoop pops and schedules pods until ctx ends.
+func (sc *Scheduler) scheduleLoop(ctx context.Context, bg *sync.WaitGroup) error {
 	bg.Go(func() { sc.flushLoop(ctx) })
+	bg.Go(func() { sc.recorder.run(ctx) })
 	for {
 		qp, cycle, err := sc.queue.Pop(ctx)
 		if err != nil {
@@ -316,7 +385,10 @@ func (sc *Scheduler) flushLoop(ctx context.Context) {
 func (sc *Scheduler) ScheduleOne(ctx context.Context, qp *QueuedPod, cycle int64) {
 	key := qp.Info.Key()
 	cur, ok := sc.podInformer.Get(key)
-	if !ok || !pending(cur) || !sc.responsible(cur) {
+	// An assumed pod is bound (or being bound) already: it comes back here
+	// only through an informer event older than its binding (as upstream's
+	// skipPodSchedule).
+	if !ok || !pending(cur) || !sc.responsible(cur) || sc.cache.IsAssumed(key) {
 		sc.queue.Done(key)
 		return
 	}
@@ -367,14 +439,15 @@ func (sc *Scheduler) ScheduleOne(ctx context.Context, qp *QueuedPod, cycle int64
 		sc.queue.AddBackoff(qp)
 		return
 	}
-	if st := prof.RunPermit(ctx, state, &ai, res.NodeName); !st.IsSuccess() {
+	permit := prof.RunPermit(ctx, state, &ai, res.NodeName)
+	if !permit.IsSuccess() && permit.Code() != Wait {
 		prof.RunUnreserve(ctx, state, &ai, res.NodeName)
 		sc.cache.ForgetPod(key)
-		sc.reportFailure(ctx, cur, "", "Unschedulable", st.Err().Error())
-		sc.queue.AddUnschedulable(qp, cycle, []string{st.Plugin()})
+		sc.reportFailure(ctx, cur, "", "Unschedulable", permit.Err().Error())
+		sc.queue.AddUnschedulable(qp, cycle, []string{permit.Plugin()})
 		return
 	}
-	sc.async(ctx, func(ctx context.Context) {
+	bind := func(ctx context.Context) {
 		st := prof.RunBind(ctx, state, cur, res.NodeName)
 		if !st.IsSuccess() {
 			prof.RunUnreserve(ctx, state, &ai, res.NodeName)
@@ -387,10 +460,15 @@ func (sc *Scheduler) ScheduleOne(ctx context.Context, qp *QueuedPod, cycle int64
 		}
 		sc.cache.FinishBinding(key, sc.clock.Now())
 		sc.queue.Done(key)
-		sc.scheduled.Add(1)
 		sc.writeEvent(ctx, cur, core.EventTypeNormal, "Scheduled",
 			fmt.Sprintf("Successfully assigned %s/%s to %s", cur.Namespace, cur.Name, res.NodeName))
-	})
+		sc.scheduled.Add(1) // after the event is recorded: see EventStats
+	}
+	if permit.Code() == Wait {
+		sc.waitOnPermit(ctx, prof, state, qp, &ai, bind)
+		return
+	}
+	sc.async(ctx, bind)
 }
 
 // async runs fn in the background, at most BindConcurrency at once.
@@ -422,8 +500,8 @@ func (sc *Scheduler) evict(ctx context.Context, preemptor *core.Pod, pf *PostFil
 // reportFailure sets PodScheduled=False (and nominatedNodeName) and writes a
 // FailedScheduling event, in the background.
 func (sc *Scheduler) reportFailure(ctx context.Context, pod *core.Pod, nominated, reason, msg string) {
+	sc.writeEvent(ctx, pod, core.EventTypeWarning, "FailedScheduling", msg)
 	sc.async(ctx, func(ctx context.Context) {
-		sc.writeEvent(ctx, pod, core.EventTypeWarning, "FailedScheduling", msg)
 		key := apis.Key{Namespace: pod.Namespace, Name: pod.Name}
 		for range 3 {
 			cur, err := sc.pods.Get(ctx, key, store.GetOptions{})
@@ -464,36 +542,24 @@ func setCondition(s *core.PodStatus, c core.PodCondition) bool {
 	return true
 }
 
-func (sc *Scheduler) writeEvent(ctx context.Context, pod *core.Pod, typ, reason, msg string) {
+// writeEvent records an event about pod, written in the background.
+func (sc *Scheduler) writeEvent(_ context.Context, pod *core.Pod, typ, reason, msg string) {
 	if sc.opts.DisableEvents {
 		return
 	}
-	now := sc.clock.Now()
-	ev := &core.Event{
-		ObjectMeta: apis.ObjectMeta{
-			Name:      pod.Name + "." + strconv.FormatInt(now.UnixNano(), 16) + strconv.FormatUint(sc.eventSeq.Add(1), 16),
-			Namespace: pod.Namespace,
-		},
-		InvolvedObject: core.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name,
-			UID: pod.UID, ResourceVersion: pod.ResourceVersion},
-		Reason: reason, Message: msg, EventType: typ, Count: 1,
-		Source:              core.EventSource{Component: sc.opts.Component},
-		FirstTimestamp:      apis.NewTime(now),
-		LastTimestamp:       apis.NewTime(now),
-		ReportingController: sc.opts.Component,
-		ReportingInstance:   sc.opts.Identity,
-	}
-	if _, err := sc.events.Create(ctx, ev, store.WriteOptions{}); err != nil && ctx.Err() == nil {
-		sc.log.Error(err, "writing event", "pod", pod.Name, "reason", reason)
-	}
+	sc.recorder.Record(pod, typ, reason, msg)
 }
 
-// DefaultBinder binds by setting spec.nodeName with an Update that compares
-// on the pod's resourceVersion (read again once on conflict), then sets the
-// PodScheduled condition with UpdateStatus.
+// DefaultBinder binds a pod in one write that sets spec.nodeName and the
+// PodScheduled condition together, compared on the revision it read, when
+// the store is a store.PodBinder (as the binding subresource does);
+// otherwise it sets spec.nodeName with an Update that compares on the pod's
+// resourceVersion (read again once on conflict), then the condition with
+// UpdateStatus.
 type DefaultBinder struct {
-	pods store.Typed[*core.Pod]
-	now  func() time.Time
+	binder store.PodBinder // nil when the store cannot bind in one write
+	pods   store.Typed[*core.Pod]
+	now    func() time.Time
 }
 
 // NewDefaultBinder returns the binder over s; now stamps the condition (nil is time.Now).
@@ -501,7 +567,8 @@ func NewDefaultBinder(s store.Store, now func() time.Time) *DefaultBinder {
 	if now == nil {
 		now = time.Now
 	}
-	return &DefaultBinder{pods: store.For[*core.Pod](s), now: now}
+	pb, _ := s.(store.PodBinder)
+	return &DefaultBinder{binder: pb, pods: store.For[*core.Pod](s), now: now}
 }
 
 // Name implements Plugin.
@@ -509,6 +576,40 @@ func (*DefaultBinder) Name() string { return DefaultBinderName }
 
 // Bind implements BindPlugin.
 func (b *DefaultBinder) Bind(ctx context.Context, _ *CycleState, pod *core.Pod, node string) *Status {
+	if b.binder == nil {
+		return b.bindInTwoWrites(ctx, pod, node)
+	}
+	key := apis.Key{Namespace: pod.Namespace, Name: pod.Name}
+	_, err := b.binder.BindPod(ctx, store.Binding{Pod: key, UID: pod.UID, NodeName: node}, store.WriteOptions{})
+	if !errors.Is(err, store.ErrConflict) {
+		return AsStatus(err)
+	}
+	// Say why, as the two-write path does; binding again to the same node is no error.
+	fresh, gerr := b.pods.Get(ctx, key, store.GetOptions{})
+	if gerr != nil {
+		return AsStatus(gerr)
+	}
+	if st := explainBound(pod, fresh, node); st != nil || fresh.Spec.NodeName == node {
+		return st
+	}
+	return AsStatus(err)
+}
+
+// explainBound returns the failure for binding pod to node when the store
+// holds fresh, or nil if fresh may still be bound (or already is, to node).
+func explainBound(pod, fresh *core.Pod, node string) *Status {
+	switch {
+	case fresh.UID != pod.UID || fresh.DeletionTimestamp != nil:
+		return AsStatus(fmt.Errorf("scheduler: pod %s/%s was deleted or replaced", pod.Namespace, pod.Name))
+	case fresh.Spec.NodeName == node:
+		return nil
+	case fresh.Spec.NodeName != "":
+		return AsStatus(fmt.Errorf("scheduler: pod %s/%s is already bound to %s", pod.Namespace, pod.Name, fresh.Spec.NodeName))
+	}
+	return nil
+}
+
+func (b *DefaultBinder) bindInTwoWrites(ctx context.Context, pod *core.Pod, node string) *Status {
 	cp := *pod
 	cp.Spec.NodeName = node
 	updated, err := b.pods.Update(ctx, &cp, store.WriteOptions{})
@@ -517,14 +618,12 @@ func (b *DefaultBinder) Bind(ctx context.Context, _ *CycleState, pod *core.Pod, 
 		if gerr != nil {
 			return AsStatus(gerr)
 		}
-		switch {
-		case fresh.UID != pod.UID || fresh.DeletionTimestamp != nil:
-			return AsStatus(fmt.Errorf("scheduler: pod %s/%s was deleted or replaced", pod.Namespace, pod.Name))
-		case fresh.Spec.NodeName == node:
+		if st := explainBound(pod, fresh, node); st != nil {
+			return st
+		}
+		if fresh.Spec.NodeName == node {
 			updated, err = fresh, nil
-		case fresh.Spec.NodeName != "":
-			return AsStatus(fmt.Errorf("scheduler: pod %s/%s is already bound to %s", pod.Namespace, pod.Name, fresh.Spec.NodeName))
-		default:
+		} else {
 			fresh.Spec.NodeName = node
 			updated, err = b.pods.Update(ctx, fresh, store.WriteOptions{})
 		}

@@ -19,6 +19,19 @@ type decodedEntry struct {
 	modRevision int64
 	data        []byte
 	obj         apis.Object
+	// prev is the value this one replaced, kept for the watch event of the
+	// replacing write, which reads it as the event's previous value.
+	prev *decodedEntry
+}
+
+// replacing returns e to store over old (the key's entry, if ok), keeping
+// old, without its own prev, as e.prev.
+func (e decodedEntry) replacing(old decodedEntry, ok bool) decodedEntry {
+	if ok && old.modRevision < e.modRevision {
+		old.prev = nil
+		e.prev = &old
+	}
+	return e
 }
 
 // shared returns the object stored at key as of modRevision rev, decoded
@@ -38,9 +51,13 @@ func (s *ObjectStore) shared(k *apis.KindInfo, key string, data []byte, rev int6
 	}
 	s.decMu.RLock()
 	e, ok := s.decCache[key]
+	_, expected := s.decPending[key]
 	s.decMu.RUnlock()
 	if ok && e.modRevision == rev && len(e.data) == len(data) && unsafe.SliceData(e.data) == unsafe.SliceData(data) {
 		return e.obj, nil // the very bytes decoded before: the common case of a KV that shares its values
+	}
+	if ok && e.prev != nil && e.prev.modRevision == rev && bytes.Equal(e.prev.data, data) {
+		return e.prev.obj, nil
 	}
 	if ok && e.modRevision == rev && bytes.Equal(e.data, data) {
 		if unsafe.SliceData(e.data) != unsafe.SliceData(data) {
@@ -54,6 +71,11 @@ func (s *ObjectStore) shared(k *apis.KindInfo, key string, data []byte, rev int6
 			s.decMu.Unlock()
 		}
 		return e.obj, nil
+	}
+	if expected {
+		if obj, ok := s.takeExpected(k, key, data, rev); ok {
+			return obj, nil // a write under way, seen before its writer heard back
+		}
 	}
 	obj, err := s.decodeNew(k, key, data, rev)
 	if err != nil {
@@ -69,7 +91,7 @@ func (s *ObjectStore) shared(k *apis.KindInfo, key string, data []byte, rev int6
 				break
 			}
 		}
-		s.decCache[key] = decodedEntry{modRevision: rev, data: data, obj: obj}
+		s.decCache[key] = decodedEntry{modRevision: rev, data: data, obj: obj}.replacing(cur, ok)
 	}
 	s.decMu.Unlock()
 	return obj, nil
@@ -100,4 +122,79 @@ var _ SharedLister = (*ObjectStore)(nil)
 // ListShared is List without the copy: see SharedLister for the contract.
 func (s *ObjectStore) ListShared(ctx context.Context, gvk apis.GroupVersionKind, opts ListOptions) (*ObjectList, error) {
 	return s.list(ctx, gvk, opts, true)
+}
+
+// SharedRanger is implemented by KVs that can range without copying values:
+// RangeShared is Range whose values are the KV's own bytes, which never
+// change and which the caller must never modify. Lists use it (they decode
+// or copy what they return anyway), so a list copies no stored bytes, and
+// the decoded cache proves an entry current by comparing pointers.
+type SharedRanger interface {
+	RangeShared(ctx context.Context, prefix string, opts RangeOptions) (Page, error)
+}
+
+// sharedChunk is how many keys sharedAll looks up under one read lock:
+// few lock round trips, without holding writers off for a whole large list.
+const sharedChunk = 1024
+
+// sharedAll is shared for every entry of a page, in bulk: the decoded cache
+// is read under one lock per chunk, and entries whose bytes equal the page's
+// are switched to the page's bytes under one write lock per chunk when
+// owned says they are the KV's own (so later lists compare pointers, and the
+// writer's copy of the bytes can go). Misses are decoded one by one.
+func (s *ObjectStore) sharedAll(k *apis.KindInfo, kvs []KeyValue, owned bool) ([]apis.Object, error) {
+	out := make([]apis.Object, len(kvs))
+	if s.decMax <= 0 {
+		for i := range kvs {
+			obj, err := s.decodeNew(k, kvs[i].Key, kvs[i].Value, kvs[i].ModRevision)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = obj
+		}
+		return out, nil
+	}
+	var swaps, misses []int
+	for lo := 0; lo < len(kvs); lo += sharedChunk {
+		hi := min(lo+sharedChunk, len(kvs))
+		swaps, misses = swaps[:0], misses[:0]
+		s.decMu.RLock()
+		for i := lo; i < hi; i++ {
+			kv := &kvs[i]
+			e, ok := s.decCache[kv.Key]
+			switch {
+			case !ok || kv.ModRevision <= 0 || e.modRevision != kv.ModRevision || len(e.data) != len(kv.Value):
+				misses = append(misses, i)
+			case unsafe.SliceData(e.data) == unsafe.SliceData(kv.Value):
+				out[i] = e.obj
+			case bytes.Equal(e.data, kv.Value):
+				out[i] = e.obj
+				if owned {
+					swaps = append(swaps, i)
+				}
+			default:
+				misses = append(misses, i)
+			}
+		}
+		s.decMu.RUnlock()
+		if len(swaps) > 0 {
+			s.decMu.Lock()
+			for _, i := range swaps {
+				kv := &kvs[i]
+				if cur, ok := s.decCache[kv.Key]; ok && cur.modRevision == kv.ModRevision && cur.obj == out[i] {
+					cur.data = kv.Value
+					s.decCache[kv.Key] = cur
+				}
+			}
+			s.decMu.Unlock()
+		}
+		for _, i := range misses {
+			obj, err := s.shared(k, kvs[i].Key, kvs[i].Value, kvs[i].ModRevision)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = obj
+		}
+	}
+	return out, nil
 }

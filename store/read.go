@@ -128,6 +128,12 @@ func (s *ObjectStore) list(ctx context.Context, gvk apis.GroupVersionKind, opts 
 	}
 	sel := selection{kind: k, labels: opts.Labels, fields: opts.Fields}
 	filtered := !sel.empty()
+	// A list decodes or copies what it returns, so it needs no copy of the
+	// stored bytes when the KV can lend its own.
+	rangeFn, owned := s.kv.Range, false
+	if sr, ok := s.kv.(SharedRanger); ok {
+		rangeFn, owned = sr.RangeShared, true
+	}
 	out := &ObjectList{}
 	for {
 		ro := RangeOptions{Revision: rev, After: after}
@@ -138,12 +144,43 @@ func (s *ObjectStore) list(ctx context.Context, gvk apis.GroupVersionKind, opts 
 				ro.Limit = max(ro.Limit, 256)
 			}
 		}
-		page, err := s.kv.Range(ctx, prefix, ro)
+		page, err := rangeFn(ctx, prefix, ro)
 		if err != nil {
 			return nil, fmt.Errorf("store: list %s at revision %d: %w", k.GroupResource(), rev, err)
 		}
 		rev = page.Revision
 		out.Revision = rev
+		if !filtered {
+			// Every entry is returned: look them up in bulk.
+			objs, err := s.sharedAll(k, page.KVs, owned)
+			if err != nil {
+				return nil, err
+			}
+			if !shared {
+				for i, obj := range objs {
+					objs[i] = apis.DeepCopy(obj)
+				}
+			}
+			if out.Items == nil {
+				if len(objs) > 0 {
+					out.Items = objs
+				}
+			} else {
+				out.Items = append(out.Items, objs...)
+			}
+			if opts.Limit > 0 && int64(len(out.Items)) == opts.Limit {
+				if page.More {
+					out.Continue = encodeContinue(rev, page.KVs[len(page.KVs)-1].Key)
+					out.RemainingCount = page.Count - int64(len(page.KVs))
+				}
+				return out, nil
+			}
+			if !page.More || len(page.KVs) == 0 {
+				return out, nil
+			}
+			after = page.KVs[len(page.KVs)-1].Key
+			continue
+		}
 		for i := range page.KVs {
 			kv := &page.KVs[i]
 			if filtered && !s.mayMatchLabels(sel, kv) {
@@ -158,9 +195,6 @@ func (s *ObjectStore) list(ctx context.Context, gvk apis.GroupVersionKind, opts 
 			}
 			if !shared {
 				obj = apis.DeepCopy(obj)
-			}
-			if out.Items == nil && !filtered {
-				out.Items = make([]apis.Object, 0, len(page.KVs))
 			}
 			out.Items = append(out.Items, obj)
 			if opts.Limit > 0 && int64(len(out.Items)) == opts.Limit {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/field"
@@ -72,7 +73,7 @@ func (s *ObjectStore) create(ctx context.Context, k *apis.KindInfo, obj apis.Obj
 	// Fields only the store sets, reset after admission as Kubernetes does.
 	m.Namespace, m.Name = key.Namespace, key.Name
 	m.UID = s.newUID()
-	m.CreationTimestamp = apis.NewTime(s.now())
+	m.CreationTimestamp = apis.NewTime(s.now().Truncate(time.Second).Local()) // as decoding gives it back
 	m.Generation = 1
 	m.DeletionTimestamp = nil
 	m.DeletionGracePeriodSeconds = nil
@@ -88,6 +89,7 @@ func (s *ObjectStore) create(ctx context.Context, k *apis.KindInfo, obj apis.Obj
 	if err != nil {
 		return nil, err
 	}
+	kept := !opts.DryRun && s.inDecodedForm(obj)
 	kvKey := s.objectKey(k, key)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -115,7 +117,13 @@ func (s *ObjectStore) create(ctx context.Context, k *apis.KindInfo, obj apis.Obj
 			}
 			return s.decode(k, kvKey, data, 0)
 		}
+		if kept {
+			s.expectWrite(kvKey, data, obj)
+		}
 		rev, err := s.kv.Txn(ctx, txn)
+		if err != nil && kept {
+			s.unexpectWrite(kvKey, obj)
+		}
 		if errors.Is(err, ErrConflict) {
 			if ferr := s.fenceFailed(ctx, k, key, opts.Fence); ferr != nil {
 				return nil, ferr
@@ -130,7 +138,7 @@ func (s *ObjectStore) create(ctx context.Context, k *apis.KindInfo, obj apis.Obj
 		if err != nil {
 			return nil, fmt.Errorf("store: create %s %q: %w", k.GroupResource(), key, err)
 		}
-		return s.decode(k, kvKey, data, rev)
+		return s.written(k, kvKey, data, rev, obj, kept)
 	}
 	return nil, conflictf(k, key, "gave up after %d attempts", maxAttempts)
 }
@@ -275,7 +283,14 @@ func (s *ObjectStore) update(ctx context.Context, in apis.Object, opts WriteOpti
 		if deleteNow {
 			op = Delete(kvKey)
 		}
+		kept := !deleteNow && s.inDecodedForm(next)
+		if kept {
+			s.expectWrite(kvKey, data, next)
+		}
 		rev, err := s.kv.Txn(ctx, Txn{If: append([]Compare{{Key: kvKey, ModRevision: curKV.ModRevision}}, fence...), Then: []Op{op}})
+		if err != nil && kept {
+			s.unexpectWrite(kvKey, next)
+		}
 		if errors.Is(err, ErrConflict) {
 			if ferr := s.fenceFailed(ctx, k, key, opts.Fence); ferr != nil {
 				return nil, ferr
@@ -288,7 +303,7 @@ func (s *ObjectStore) update(ctx context.Context, in apis.Object, opts WriteOpti
 		if err != nil {
 			return nil, fmt.Errorf("store: update %s %q: %w", k.GroupResource(), key, err)
 		}
-		return s.decode(k, kvKey, data, rev)
+		return s.written(k, kvKey, data, rev, next, kept)
 	}
 	return nil, conflictf(k, key, "gave up after %d attempts", maxAttempts)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/apis/discovery"
 	"github.com/gantry-sdk/gantry/apis/networking"
+	"github.com/gantry-sdk/gantry/apis/policy"
 	"github.com/gantry-sdk/gantry/apis/storage"
 )
 
@@ -37,6 +38,7 @@ func AddToScheme(s *apis.Scheme) error {
 		{"coordination.k8s.io/v1", coordination.AddToScheme},
 		{"discovery.k8s.io/v1", discovery.AddToScheme},
 		{"storage.k8s.io/v1", storage.AddToScheme},
+		{"policy/v1", policy.AddToScheme},
 	}
 	for _, g := range groups {
 		if err := g.add(s); err != nil {

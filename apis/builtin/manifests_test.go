@@ -176,6 +176,7 @@ func TestSchemeRegistersEveryKind(t *testing.T) {
 		{"leases", "coordination.k8s.io/v1, Kind=Lease", "leases", apis.NamespaceScoped},
 		{"endpointslices", "discovery.k8s.io/v1, Kind=EndpointSlice", "endpointslices", apis.NamespaceScoped},
 		{"sc", "storage.k8s.io/v1, Kind=StorageClass", "storageclasses", apis.ClusterScoped},
+		{"pdb", "policy/v1, Kind=PodDisruptionBudget", "poddisruptionbudgets", apis.NamespaceScoped},
 		{"deployments.apps", "apps/v1, Kind=Deployment", "deployments", apis.NamespaceScoped},
 	}
 	for _, tt := range tests {
@@ -187,10 +188,10 @@ func TestSchemeRegistersEveryKind(t *testing.T) {
 			assert.Equal(t, tt.scope, k.Scope)
 			obj := k.New()
 			assert.Equal(t, k.GVK, obj.Type().GroupVersionKind())
-			assert.True(t, k.HasStatus() == (strings.Contains("Pod Node Namespace Service PersistentVolume PersistentVolumeClaim ReplicationController Deployment ReplicaSet StatefulSet DaemonSet Job CronJob Ingress", k.GVK.Kind)), k.GVK.Kind)
+			assert.True(t, k.HasStatus() == (strings.Contains("Pod Node Namespace Service PersistentVolume PersistentVolumeClaim ReplicationController Deployment ReplicaSet StatefulSet DaemonSet Job CronJob Ingress PodDisruptionBudget", k.GVK.Kind)), k.GVK.Kind)
 		})
 	}
-	assert.Len(t, s.Kinds(), 24)
+	assert.Len(t, s.Kinds(), 25)
 	_, err = s.ByResource("widgets")
 	assert.ErrorIs(t, err, apis.ErrUnknownKind)
 }

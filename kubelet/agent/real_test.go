@@ -100,7 +100,10 @@ func TestRealConfigMapVolume(t *testing.T) {
 }
 
 func TestRealCrashLoopBackOff(t *testing.T) {
-	h := newRealHarness(t, "real-crash")
+	crashLoopBackOff(t, newRealHarness(t, "real-crash"))
+}
+
+func crashLoopBackOff(t *testing.T, h *harness) {
 	h.create(busyboxPod("crash", "exit 3"))
 	h.eventually(40*time.Second, "four restarts", func() bool { return cstatus(h.pod("crash"), "c0").RestartCount >= 4 })
 	p := h.pod("crash")
@@ -143,7 +146,11 @@ func TestRealLivenessRestart(t *testing.T) {
 }
 
 func TestRealNetworkReadinessAndAdoption(t *testing.T) {
-	h := newRealHarness(t, "real-net")
+	networkReadinessAndAdoption(t, newRealHarness(t, "real-net"))
+}
+
+// networkReadinessAndAdoption runs on every real runtime (see native_test.go).
+func networkReadinessAndAdoption(t *testing.T, h *harness) {
 	p := busyboxPod("web", "exec httpd -f -p 8080 -h /var/www", "exec sleep 1000")
 	p.Spec.Containers[0].ReadinessProbe = &core.Probe{
 		ProbeHandler:  core.ProbeHandler{HTTPGet: &core.HTTPGetAction{Path: "/index.html", Port: apis.IntOrStringFromInt(8080)}},
@@ -188,7 +195,10 @@ func TestRealNetworkReadinessAndAdoption(t *testing.T) {
 }
 
 func TestRealOOMKilled(t *testing.T) {
-	h := newRealHarness(t, "real-oom")
+	oomKilled(t, newRealHarness(t, "real-oom"))
+}
+
+func oomKilled(t *testing.T, h *harness) {
 	// tail buffers /dev/zero's one endless line until the 32 MiB limit kills it.
 	p := busyboxPod("oom", "exec tail /dev/zero")
 	p.Spec.RestartPolicy = core.RestartPolicyNever

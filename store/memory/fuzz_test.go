@@ -144,7 +144,7 @@ func FuzzSnapshot(f *testing.F) {
 			}
 			return
 		}
-		m.rangeAt("", m.latest, store.RangeOptions{})
+		m.rangeAt("", m.latest, store.RangeOptions{}, true)
 		m.eventsFrom(nil, "", m.compacted, m.latest)
 	})
 }

@@ -122,6 +122,19 @@ func (s *KV) usable() error {
 
 // Range implements store.KV.
 func (s *KV) Range(ctx context.Context, prefix string, opts store.RangeOptions) (store.Page, error) {
+	return s.rangeValues(ctx, prefix, opts, true)
+}
+
+// RangeShared implements store.SharedRanger: Range whose values are the KV's
+// own bytes, not copies. They never change (a write adds a new version), so
+// they may be read without a lock, but never modified; as with Watch's values.
+func (s *KV) RangeShared(ctx context.Context, prefix string, opts store.RangeOptions) (store.Page, error) {
+	return s.rangeValues(ctx, prefix, opts, false)
+}
+
+var _ store.SharedRanger = (*KV)(nil)
+
+func (s *KV) rangeValues(ctx context.Context, prefix string, opts store.RangeOptions, copyValues bool) (store.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Page{}, err
 	}
@@ -143,7 +156,7 @@ func (s *KV) Range(ctx context.Context, prefix string, opts store.RangeOptions) 
 	if rev < s.m.compacted {
 		return store.Page{}, fmt.Errorf("memory: range at revision %d, compacted before %d: %w", rev, s.m.compacted, store.ErrCompacted)
 	}
-	return s.m.rangeAt(prefix, rev, opts), nil
+	return s.m.rangeAt(prefix, rev, opts, copyValues), nil
 }
 
 // validate checks a Txn's shape and sizes before anything is applied.

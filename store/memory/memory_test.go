@@ -108,3 +108,37 @@ func TestLimits(t *testing.T) {
 		})
 	}
 }
+
+// RangeShared reads what Range reads, paged the same way, but lends the
+// KV's own bytes: two reads share them, while Range hands out copies.
+func TestRangeSharedLendsValues(t *testing.T) {
+	kv := memory.New(memory.Options{})
+	defer kv.Close()
+	ctx := context.Background()
+	for _, k := range []string{"/p/a", "/p/b", "/p/c", "/q/a"} {
+		_, err := kv.Txn(ctx, store.Txn{Then: []store.Op{store.Put(k, []byte("value of "+k))}})
+		require.NoError(t, err)
+	}
+	_, err := kv.Txn(ctx, store.Txn{Then: []store.Op{store.Put("/p/b", []byte("newer"))}})
+	require.NoError(t, err)
+	for _, opts := range []store.RangeOptions{{}, {Revision: 3}, {Limit: 2}, {After: "/p/a"}, {CountOnly: true}} {
+		copied, err := kv.Range(ctx, "/p/", opts)
+		require.NoError(t, err)
+		lent, err := kv.RangeShared(ctx, "/p/", opts)
+		require.NoError(t, err)
+		assert.Equal(t, copied, lent, "options %+v", opts)
+	}
+	lent1, err := kv.RangeShared(ctx, "/p/", store.RangeOptions{})
+	require.NoError(t, err)
+	lent2, err := kv.RangeShared(ctx, "/p/", store.RangeOptions{})
+	require.NoError(t, err)
+	copied, err := kv.Range(ctx, "/p/", store.RangeOptions{})
+	require.NoError(t, err)
+	require.Len(t, lent1.KVs, 3)
+	for i := range lent1.KVs {
+		assert.Same(t, &lent1.KVs[i].Value[0], &lent2.KVs[i].Value[0], "the KV's own bytes")
+		assert.NotSame(t, &lent1.KVs[i].Value[0], &copied.KVs[i].Value[0], "Range copies")
+	}
+	_, err = kv.RangeShared(ctx, "/p/", store.RangeOptions{Revision: 99})
+	assert.ErrorIs(t, err, store.ErrFutureRevision)
+}

@@ -255,16 +255,16 @@ func (m *mvcc) compact(rev int64) {
 	m.compacted = rev
 }
 
-// rangeAt reads the keys with prefix after opts.After as of rev.
-func (m *mvcc) rangeAt(prefix string, rev int64, opts store.RangeOptions) store.Page {
+// rangeAt reads the keys with prefix after opts.After as of rev. With
+// copyValues the page's values are copies the caller owns; without, they are
+// the versions' own (immutable) bytes.
+func (m *mvcc) rangeAt(prefix string, rev int64, opts store.RangeOptions, copyValues bool) store.Page {
 	page := store.Page{Revision: rev}
 	start := prefix
 	if opts.After != "" && opts.After >= start {
 		start = opts.After + "\x00"
 	}
 	var size int
-	var hits []*version
-	var hitKeys []string
 	m.tree.AscendGreaterOrEqual(&keyHistory{key: start}, func(h *keyHistory) bool {
 		if !strings.HasPrefix(h.key, prefix) {
 			return false
@@ -277,29 +277,26 @@ func (m *mvcc) rangeAt(prefix string, rev int64, opts store.RangeOptions) store.
 		if opts.CountOnly {
 			return true
 		}
-		if opts.Limit > 0 && int64(len(hits)) >= opts.Limit {
+		if opts.Limit > 0 && int64(len(page.KVs)) >= opts.Limit {
 			page.More = true
 			return true
 		}
-		hits = append(hits, v)
-		hitKeys = append(hitKeys, h.key)
+		page.KVs = append(page.KVs, kvOf(h.key, v))
 		size += len(v.value)
 		return true
 	})
-	if len(hits) == 0 {
+	if !copyValues || size == 0 {
 		return page
 	}
 	// One allocation for every value of the page: callers own what they get.
 	buf := make([]byte, 0, size)
-	page.KVs = make([]store.KeyValue, len(hits))
-	for i, v := range hits {
-		kv := kvOf(hitKeys[i], v)
-		if v.value != nil {
+	for i := range page.KVs {
+		kv := &page.KVs[i]
+		if kv.Value != nil {
 			n := len(buf)
-			buf = append(buf, v.value...)
+			buf = append(buf, kv.Value...)
 			kv.Value = buf[n:len(buf):len(buf)]
 		}
-		page.KVs[i] = kv
 	}
 	return page
 }

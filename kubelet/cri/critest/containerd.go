@@ -388,13 +388,16 @@ func (e *Env) unmountAll() {
 	}
 }
 
-// removeCgroups removes the (by now empty) pod cgroup parent in every hierarchy.
+// removeCgroups removes the pod cgroup parent in every hierarchy. Processes
+// still in it (a test that failed before removing its pods leaves runc init or
+// container processes whose shim was killed) are killed first.
 func (e *Env) removeCgroups() {
 	roots, _ := filepath.Glob("/sys/fs/cgroup/*")
 	roots = append(roots, "/sys/fs/cgroup")
+	var all [][]string
+	killed := false
 	for _, root := range roots {
 		dir := filepath.Join(root, e.CgroupParent)
-		// Children first (pod and container cgroups runc left), then the parent.
 		var dirs []string
 		_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 			if err == nil && d.IsDir() {
@@ -402,6 +405,22 @@ func (e *Env) removeCgroups() {
 			}
 			return nil
 		})
+		for _, d := range dirs {
+			b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+					killed = true
+				}
+			}
+		}
+		all = append(all, dirs)
+	}
+	if killed {
+		time.Sleep(200 * time.Millisecond) // the kernel empties the cgroups
+	}
+	for _, dirs := range all {
+		// Children first (pod and container cgroups runc left), then the parent.
 		for i := len(dirs) - 1; i >= 0; i-- {
 			_ = syscall.Rmdir(dirs[i])
 		}

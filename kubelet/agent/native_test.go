@@ -1,0 +1,47 @@
+package agent
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gantry-sdk/gantry/kubelet/containerd"
+	"github.com/gantry-sdk/gantry/kubelet/containerd/containerdtest"
+)
+
+// newNativeHarness runs an agent over kubelet/containerd (containerd's native
+// API, pooled pod networks, no pause container) on the package's private
+// containerd, in a containerd namespace of its own.
+func newNativeHarness(t testing.TB, node string) (*harness, *containerd.Runtime) {
+	env := realRuntime(t)
+	ctx := context.Background()
+	rt, err := containerdtest.Dial(ctx, env, containerd.Options{Namespace: "agent-" + node})
+	require.NoError(t, err)
+	h := newHarnessOn(t, rt, node, Options{
+		CgroupParent: env.CgroupParent, BackoffBase: 200 * time.Millisecond, BackoffMax: 2 * time.Second,
+		RelistInterval: 200 * time.Millisecond, RuntimeVersion: "containerd",
+	})
+	t.Cleanup(func() {
+		// Runs after the agent has stopped (cleanups run last-in first-out).
+		_ = containerdtest.RemoveAll(ctx, rt)
+		_ = rt.Close()
+	})
+	return h, rt
+}
+
+func TestNativeNetworkReadinessAndAdoption(t *testing.T) {
+	h, _ := newNativeHarness(t, "native-net")
+	networkReadinessAndAdoption(t, h)
+}
+
+func TestNativeOOMKilled(t *testing.T) {
+	h, _ := newNativeHarness(t, "native-oom")
+	oomKilled(t, h)
+}
+
+func TestNativeCrashLoopBackOff(t *testing.T) {
+	h, _ := newNativeHarness(t, "native-crash")
+	crashLoopBackOff(t, h)
+}
