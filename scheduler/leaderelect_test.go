@@ -146,3 +146,66 @@ func TestLeaderElectionBadOptions(t *testing.T) {
 	err = sched.Run(context.Background())
 	require.ErrorIs(t, err, leader.ErrInvalidOptions)
 }
+
+// A binding made on behalf of a leader that has since been deposed is
+// refused by the store (fencing), even if it was already under way when
+// leadership passed: the binder carries the leader's fence on its writes.
+func TestDeposedLeaderBindingIsFenced(t *testing.T) {
+	s := newElectionStore(t)
+	ctx := context.Background()
+	pods := store.For[*core.Pod](s)
+	_, err := store.For[*core.Node](s).Create(ctx, mkNode("n1", "8", "16Gi"), store.WriteOptions{})
+	require.NoError(t, err)
+	pod, err := pods.Create(ctx, mkPod("p", "100m", ""), store.WriteOptions{})
+	require.NoError(t, err)
+
+	opts := leader.Options{LeaseDuration: time.Second, RenewDeadline: 800 * time.Millisecond,
+		RetryPeriod: 50 * time.Millisecond, ReleaseOnCancel: true}
+	leading := make(chan context.Context, 1)
+	elect := func(id string, cb leader.Callbacks) (context.CancelFunc, chan error) {
+		e, err := leader.New(s, DefaultLeaderElectionLease, id, cb, opts)
+		require.NoError(t, err)
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- e.Run(runCtx) }()
+		return cancel, done
+	}
+	stopA, doneA := elect("a", leader.Callbacks{OnStartedLeading: func(ctx context.Context) {
+		leading <- ctx
+		<-ctx.Done()
+	}})
+	var aCtx context.Context
+	select {
+	case aCtx = <-leading:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a did not lead")
+	}
+	require.NotNil(t, leader.FenceFrom(aCtx))
+	stopA()
+	require.NoError(t, <-doneA)
+
+	bLeads := make(chan struct{})
+	stopB, doneB := elect("b", leader.Callbacks{OnStartedLeading: func(ctx context.Context) {
+		close(bLeads)
+		<-ctx.Done()
+	}})
+	defer func() { stopB(); <-doneB }()
+	select {
+	case <-bLeads:
+	case <-time.After(20 * time.Second):
+		t.Fatal("b did not lead")
+	}
+
+	// a's binding, still running with a's (now stale) leadership.
+	stale := context.WithoutCancel(aCtx)
+	st := NewDefaultBinder(s, nil).Bind(stale, nil, pod, "n1")
+	require.False(t, st.IsSuccess())
+	require.ErrorIs(t, st.Err(), store.ErrFenced)
+	got, err := pods.Get(ctx, apis.Key{Namespace: pod.Namespace, Name: pod.Name}, store.GetOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, got.Spec.NodeName, "nothing written for the deposed leader")
+
+	// The same binding without a leadership context (no fence) goes through:
+	// the refusal above was the fence's doing.
+	require.True(t, NewDefaultBinder(s, nil).Bind(ctx, nil, pod, "n1").IsSuccess())
+}

@@ -47,7 +47,9 @@ type Options struct {
 	// Identity is the instance (reportingInstance).
 	Component, Identity string
 	// LeaderElection, when set, makes Run campaign for a Lease and schedule
-	// only while leading (kube-scheduler's --leader-elect).
+	// only while leading (kube-scheduler's --leader-elect). Bindings, status
+	// updates and evictions carry the leader's fence, so the store refuses
+	// those still in flight once another replica has taken over.
 	LeaderElection *LeaderElection
 	// DisableEvents skips writing Event objects.
 	DisableEvents bool
@@ -487,7 +489,7 @@ func (sc *Scheduler) async(ctx context.Context, fn func(ctx context.Context)) {
 // evict deletes the victims and nominates the node for the preemptor.
 func (sc *Scheduler) evict(ctx context.Context, preemptor *core.Pod, pf *PostFilterResult) {
 	for _, v := range pf.Victims {
-		_, err := sc.pods.Delete(ctx, apis.Key{Namespace: v.Namespace, Name: v.Name}, store.DeleteOptions{UID: v.UID})
+		_, err := sc.pods.Delete(ctx, apis.Key{Namespace: v.Namespace, Name: v.Name}, store.DeleteOptions{UID: v.UID, Fence: leader.FenceFrom(ctx)})
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			sc.log.Error(err, "evicting preemption victim", "victim", v.Name, "preemptor", preemptor.Name)
 			continue
@@ -517,7 +519,7 @@ func (sc *Scheduler) reportFailure(ctx context.Context, pod *core.Pod, nominated
 			if !changed {
 				return
 			}
-			_, err = sc.pods.UpdateStatus(ctx, cur, store.WriteOptions{})
+			_, err = sc.pods.UpdateStatus(ctx, cur, store.WriteOptions{Fence: leader.FenceFrom(ctx)})
 			if !errors.Is(err, store.ErrConflict) {
 				return
 			}
@@ -580,7 +582,7 @@ func (b *DefaultBinder) Bind(ctx context.Context, _ *CycleState, pod *core.Pod, 
 		return b.bindInTwoWrites(ctx, pod, node)
 	}
 	key := apis.Key{Namespace: pod.Namespace, Name: pod.Name}
-	_, err := b.binder.BindPod(ctx, store.Binding{Pod: key, UID: pod.UID, NodeName: node}, store.WriteOptions{})
+	_, err := b.binder.BindPod(ctx, store.Binding{Pod: key, UID: pod.UID, NodeName: node}, store.WriteOptions{Fence: leader.FenceFrom(ctx)})
 	if !errors.Is(err, store.ErrConflict) {
 		return AsStatus(err)
 	}
@@ -612,7 +614,7 @@ func explainBound(pod, fresh *core.Pod, node string) *Status {
 func (b *DefaultBinder) bindInTwoWrites(ctx context.Context, pod *core.Pod, node string) *Status {
 	cp := *pod
 	cp.Spec.NodeName = node
-	updated, err := b.pods.Update(ctx, &cp, store.WriteOptions{})
+	updated, err := b.pods.Update(ctx, &cp, store.WriteOptions{Fence: leader.FenceFrom(ctx)})
 	if errors.Is(err, store.ErrConflict) {
 		fresh, gerr := b.pods.Get(ctx, apis.Key{Namespace: pod.Namespace, Name: pod.Name}, store.GetOptions{})
 		if gerr != nil {
@@ -625,7 +627,7 @@ func (b *DefaultBinder) bindInTwoWrites(ctx context.Context, pod *core.Pod, node
 			updated, err = fresh, nil
 		} else {
 			fresh.Spec.NodeName = node
-			updated, err = b.pods.Update(ctx, fresh, store.WriteOptions{})
+			updated, err = b.pods.Update(ctx, fresh, store.WriteOptions{Fence: leader.FenceFrom(ctx)})
 		}
 	}
 	if err != nil {
@@ -634,7 +636,7 @@ func (b *DefaultBinder) bindInTwoWrites(ctx context.Context, pod *core.Pod, node
 	for range 3 {
 		setCondition(&updated.Status, core.PodCondition{Type: core.PodScheduled, Status: apis.ConditionTrue, LastTransitionTime: apis.NewTime(b.now())})
 		updated.Status.NominatedNodeName = ""
-		_, err = b.pods.UpdateStatus(ctx, updated, store.WriteOptions{})
+		_, err = b.pods.UpdateStatus(ctx, updated, store.WriteOptions{Fence: leader.FenceFrom(ctx)})
 		if !errors.Is(err, store.ErrConflict) {
 			break
 		}
