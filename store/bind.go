@@ -117,10 +117,13 @@ func (s *ObjectStore) BindPod(ctx context.Context, b Binding, opts WriteOptions)
 		if opts.DryRun {
 			return curKV.ModRevision, nil
 		}
-		s.expectWrite(kvKey, data, next)
+		var expected *pendingWrite
+		if s.keepsWritten() {
+			expected = s.expectWrite(kvKey, data, next)
+		}
 		rev, err := s.kv.Txn(ctx, Txn{If: append([]Compare{{Key: kvKey, ModRevision: curKV.ModRevision}}, fence...), Then: []Op{Put(kvKey, data)}})
-		if err != nil {
-			s.unexpectWrite(kvKey, next)
+		if err != nil && expected != nil {
+			s.unexpectWrite(kvKey, expected)
 		}
 		if errors.Is(err, ErrConflict) {
 			if ferr := s.fenceFailed(ctx, k, b.Pod, opts.Fence); ferr != nil {
@@ -131,7 +134,9 @@ func (s *ObjectStore) BindPod(ctx context.Context, b Binding, opts WriteOptions)
 		if err != nil {
 			return 0, fmt.Errorf("store: bind %s %q: %w", k.GroupResource(), b.Pod, err)
 		}
-		s.cacheWritten(k, kvKey, data, rev, next)
+		if expected != nil {
+			s.cacheWritten(k, kvKey, rev, expected)
+		}
 		return rev, nil
 	}
 	return 0, conflictf(k, b.Pod, "gave up after %d attempts", maxAttempts)

@@ -84,8 +84,8 @@ type ObjectStore struct {
 	decMu      sync.RWMutex
 	decCache   map[string]decodedEntry // object key -> its newest decoded value (see shared)
 	decMax     int
-	decPending map[string]pendingWrite // object key -> a write under way (see written.go)
-	hubs       watchHubs               // shared, indexed watches (watchhub.go)
+	decPending map[string]*pendingWrite // object key -> a write under way (see written.go)
+	hubs       watchHubs                // shared, indexed watches (watchhub.go)
 	// verifyWritten, set by tests only, is shown every written object kept
 	// as decoded beside a decoding of its bytes.
 	verifyWritten func(kept, decoded apis.Object, err error)
@@ -115,7 +115,7 @@ func New(kv KV, scheme *apis.Scheme, opts Options) (*ObjectStore, error) {
 		lblCache:   map[string]labelsEntry{},
 		tplCache:   map[templateKey]apis.Object{},
 		decCache:   map[string]decodedEntry{},
-		decPending: map[string]pendingWrite{},
+		decPending: map[string]*pendingWrite{},
 		decMax:     opts.DecodedCacheSize,
 	}
 	if s.decMax == 0 {

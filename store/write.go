@@ -117,12 +117,17 @@ func (s *ObjectStore) create(ctx context.Context, k *apis.KindInfo, obj apis.Obj
 			}
 			return s.decode(k, kvKey, data, 0)
 		}
+		var expected *pendingWrite
 		if kept {
-			s.expectWrite(kvKey, data, obj)
+			expected = s.expectWrite(kvKey, data, obj)
 		}
 		rev, err := s.kv.Txn(ctx, txn)
-		if err != nil && kept {
-			s.unexpectWrite(kvKey, obj)
+		if err != nil && expected != nil {
+			s.unexpectWrite(kvKey, expected)
+			if expected.published {
+				// A watch took obj for an identical write: retry with a copy.
+				obj, expected = apis.DeepCopy(obj), nil
+			}
 		}
 		if errors.Is(err, ErrConflict) {
 			if ferr := s.fenceFailed(ctx, k, key, opts.Fence); ferr != nil {
@@ -138,7 +143,7 @@ func (s *ObjectStore) create(ctx context.Context, k *apis.KindInfo, obj apis.Obj
 		if err != nil {
 			return nil, fmt.Errorf("store: create %s %q: %w", k.GroupResource(), key, err)
 		}
-		return s.written(k, kvKey, data, rev, obj, kept)
+		return s.written(k, kvKey, data, rev, expected)
 	}
 	return nil, conflictf(k, key, "gave up after %d attempts", maxAttempts)
 }
@@ -283,13 +288,13 @@ func (s *ObjectStore) update(ctx context.Context, in apis.Object, opts WriteOpti
 		if deleteNow {
 			op = Delete(kvKey)
 		}
-		kept := !deleteNow && s.inDecodedForm(next)
-		if kept {
-			s.expectWrite(kvKey, data, next)
+		var expected *pendingWrite
+		if !deleteNow && s.inDecodedForm(next) {
+			expected = s.expectWrite(kvKey, data, next)
 		}
 		rev, err := s.kv.Txn(ctx, Txn{If: append([]Compare{{Key: kvKey, ModRevision: curKV.ModRevision}}, fence...), Then: []Op{op}})
-		if err != nil && kept {
-			s.unexpectWrite(kvKey, next)
+		if err != nil && expected != nil {
+			s.unexpectWrite(kvKey, expected)
 		}
 		if errors.Is(err, ErrConflict) {
 			if ferr := s.fenceFailed(ctx, k, key, opts.Fence); ferr != nil {
@@ -303,7 +308,7 @@ func (s *ObjectStore) update(ctx context.Context, in apis.Object, opts WriteOpti
 		if err != nil {
 			return nil, fmt.Errorf("store: update %s %q: %w", k.GroupResource(), key, err)
 		}
-		return s.written(k, kvKey, data, rev, next, kept)
+		return s.written(k, kvKey, data, rev, expected)
 	}
 	return nil, conflictf(k, key, "gave up after %d attempts", maxAttempts)
 }

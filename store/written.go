@@ -18,8 +18,9 @@ import (
 
 // pendingWrite is an object about to be written as data.
 type pendingWrite struct {
-	data []byte
-	obj  apis.Object
+	data      []byte
+	obj       apis.Object
+	published bool // by takeExpected, with its resourceVersion set; under decMu
 }
 
 // keepsWritten reports whether the store keeps written objects as decoded:
@@ -30,45 +31,45 @@ func (s *ObjectStore) keepsWritten() bool {
 }
 
 // expectWrite registers obj, in decoded form and given up by the caller,
-// as about to be written at key as data.
-func (s *ObjectStore) expectWrite(key string, data []byte, obj apis.Object) {
-	if !s.keepsWritten() {
-		return
-	}
+// as about to be written at key as data. The caller passes the result to
+// unexpectWrite if the write fails, to written or cacheWritten if not, and
+// does not touch obj in between (a watch may publish it).
+func (s *ObjectStore) expectWrite(key string, data []byte, obj apis.Object) *pendingWrite {
+	p := &pendingWrite{data: data, obj: obj}
 	s.decMu.Lock()
-	s.decPending[key] = pendingWrite{data: data, obj: obj}
+	s.decPending[key] = p
 	s.decMu.Unlock()
+	return p
 }
 
-// unexpectWrite withdraws obj after a failed write.
-func (s *ObjectStore) unexpectWrite(key string, obj apis.Object) {
+// unexpectWrite withdraws p after a failed write. If a watch published it
+// meanwhile (another write of the same bytes), it stays published.
+func (s *ObjectStore) unexpectWrite(key string, p *pendingWrite) {
 	s.decMu.Lock()
-	if p, ok := s.decPending[key]; ok && p.obj == obj {
+	if s.decPending[key] == p {
 		delete(s.decPending, key)
 	}
 	s.decMu.Unlock()
 }
 
-// cacheWritten publishes obj, written as data at rev after expectWrite,
-// unless shared() already did.
-func (s *ObjectStore) cacheWritten(k *apis.KindInfo, key string, data []byte, rev int64, obj apis.Object) {
-	if !s.keepsWritten() {
-		return
-	}
+// cacheWritten publishes p's object, written at rev, unless a watch did
+// (takeExpected); either way the object has its resourceVersion set after.
+func (s *ObjectStore) cacheWritten(k *apis.KindInfo, key string, rev int64, p *pendingWrite) {
 	s.decMu.Lock()
 	defer s.decMu.Unlock()
-	if p, ok := s.decPending[key]; ok && p.obj == obj {
+	if s.decPending[key] == p {
 		delete(s.decPending, key)
 	}
+	if p.published {
+		return // shared already: never written to again
+	}
 	if cur, ok := s.decCache[key]; ok && cur.modRevision >= rev {
-		if cur.obj != obj {
-			// Decoded by a reader that came before the registration, or
-			// written over since: obj stays the writer's alone.
-			obj.Meta().ResourceVersion = strconv.FormatInt(rev, 10)
-		}
+		// Decoded by a reader before it was expected, or written over
+		// since: the object stays the writer's alone.
+		p.obj.Meta().ResourceVersion = strconv.FormatInt(rev, 10)
 		return
 	}
-	s.publishLocked(k, key, data, rev, obj)
+	s.publishLocked(k, key, p.data, rev, p)
 }
 
 // takeExpected returns, for a read of key at rev that found data, the
@@ -77,19 +78,22 @@ func (s *ObjectStore) takeExpected(k *apis.KindInfo, key string, data []byte, re
 	s.decMu.Lock()
 	defer s.decMu.Unlock()
 	p, ok := s.decPending[key]
-	if !ok || !bytes.Equal(p.data, data) {
+	if !ok || p.published || !bytes.Equal(p.data, data) {
 		return nil, false
 	}
 	delete(s.decPending, key)
 	if cur, ok := s.decCache[key]; ok && cur.modRevision > rev {
 		return nil, false
 	}
-	s.publishLocked(k, key, data, rev, p.obj)
+	s.publishLocked(k, key, data, rev, p)
 	return p.obj, true
 }
 
-// publishLocked makes obj the shared decoded value of key at rev; decMu is held.
-func (s *ObjectStore) publishLocked(k *apis.KindInfo, key string, data []byte, rev int64, obj apis.Object) {
+// publishLocked makes p's object the shared decoded value of key at rev;
+// decMu is held.
+func (s *ObjectStore) publishLocked(k *apis.KindInfo, key string, data []byte, rev int64, p *pendingWrite) {
+	obj := p.obj
+	p.published = true
 	obj.Type().SetGroupVersionKind(k.GVK)
 	obj.Meta().ResourceVersion = strconv.FormatInt(rev, 10)
 	if s.verifyWritten != nil {
@@ -112,11 +116,12 @@ func (s *ObjectStore) inDecodedForm(obj apis.Object) bool {
 }
 
 // written returns what a successful write of obj as data at rev returns:
-// a copy of obj when it was expected (kept), else a decoding of data.
-func (s *ObjectStore) written(k *apis.KindInfo, key string, data []byte, rev int64, obj apis.Object, kept bool) (apis.Object, error) {
-	if !kept {
+// a copy of the kept object when the write was expected (p), else a
+// decoding of data.
+func (s *ObjectStore) written(k *apis.KindInfo, key string, data []byte, rev int64, p *pendingWrite) (apis.Object, error) {
+	if p == nil {
 		return s.decode(k, key, data, rev)
 	}
-	s.cacheWritten(k, key, data, rev, obj)
-	return apis.DeepCopy(obj), nil
+	s.cacheWritten(k, key, rev, p)
+	return apis.DeepCopy(p.obj), nil
 }
