@@ -2,12 +2,10 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"sync"
 	"testing"
 
-	"go.uber.org/goleak"
 
 	"github.com/gantry-sdk/gantry/kubelet/cri/critest"
 )
@@ -27,18 +25,5 @@ func realRuntime(t testing.TB) *critest.Env {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if criEnv != nil {
-		if err := criEnv.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop containerd:", err)
-			code = 1
-		}
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(critest.Main(m, &criEnv))
 }

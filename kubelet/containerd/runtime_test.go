@@ -3,7 +3,6 @@ package containerd_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -16,7 +15,6 @@ import (
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/gantry-sdk/gantry/kubelet"
 	"github.com/gantry-sdk/gantry/kubelet/containerd"
@@ -33,20 +31,7 @@ var (
 
 func TestMain(m *testing.M) {
 	env, startErr = critest.Start(context.Background(), critest.Options{})
-	code := m.Run()
-	if env != nil {
-		if err := env.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop containerd:", err)
-			code = 1
-		}
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(critest.Main(m, &env))
 }
 
 func dial(t testing.TB, o containerd.Options) *containerd.Runtime {

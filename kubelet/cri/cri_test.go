@@ -3,12 +3,10 @@ package cri_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
 
 	"github.com/gantry-sdk/gantry/kubelet"
 	"github.com/gantry-sdk/gantry/kubelet/cri/critest"
@@ -23,20 +21,7 @@ var (
 
 func TestMain(m *testing.M) {
 	env, startErr = critest.Start(context.Background(), critest.Options{})
-	code := m.Run()
-	if env != nil {
-		if err := env.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop containerd:", err)
-			code = 1
-		}
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(critest.Main(m, &env))
 }
 
 func TestRuntimeSuite(t *testing.T) {
