@@ -6,7 +6,6 @@ import (
 	"sync"
 	"testing"
 
-
 	"github.com/gantry-sdk/gantry/kubelet/cri/critest"
 )
 

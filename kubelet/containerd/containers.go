@@ -185,15 +185,21 @@ func (r *Runtime) containerSpec(ctx context.Context, id string, sb containers.Co
 
 // containerRecord loads a container's record; other kinds of records are not found.
 func (r *Runtime) containerRecord(ctx context.Context, id string) (containers.Container, error) {
+	return r.record(ctx, kindContainer, id)
+}
+
+// record loads the record of id, which must be of the given kind (kindSandbox
+// or kindContainer, which name it in errors); other records are not found.
+func (r *Runtime) record(ctx context.Context, kind, id string) (containers.Container, error) {
 	if !validID(id) {
-		return containers.Container{}, fmt.Errorf("containerd: container %q: %w", id, kubelet.ErrNotFound)
+		return containers.Container{}, fmt.Errorf("containerd: %s %q: %w", kind, id, kubelet.ErrNotFound)
 	}
 	rec, err := r.c.ContainerService().Get(r.nsCtx(ctx), id)
 	if err != nil {
-		return rec, r.wrap("container", id, err)
+		return rec, r.wrap(kind, id, err)
 	}
-	if rec.Labels[keyKind] != kindContainer {
-		return rec, fmt.Errorf("containerd: %s is not a container: %w", id, kubelet.ErrNotFound)
+	if rec.Labels[keyKind] != kind {
+		return rec, fmt.Errorf("containerd: %s is not a %s: %w", id, kind, kubelet.ErrNotFound)
 	}
 	return rec, nil
 }

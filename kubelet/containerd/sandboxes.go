@@ -3,7 +3,6 @@ package containerd
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"syscall"
 	"time"
@@ -72,17 +71,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg kubelet.SandboxConfig) 
 
 // sandboxRecord loads a sandbox's record; other kinds of records are not found.
 func (r *Runtime) sandboxRecord(ctx context.Context, id string) (containers.Container, error) {
-	if !validID(id) {
-		return containers.Container{}, fmt.Errorf("containerd: sandbox %q: %w", id, kubelet.ErrNotFound)
-	}
-	rec, err := r.c.ContainerService().Get(r.nsCtx(ctx), id)
-	if err != nil {
-		return rec, r.wrap("sandbox", id, err)
-	}
-	if rec.Labels[keyKind] != kindSandbox {
-		return rec, fmt.Errorf("containerd: %s is not a sandbox: %w", id, kubelet.ErrNotFound)
-	}
-	return rec, nil
+	return r.record(ctx, kindSandbox, id)
 }
 
 func sandboxStatus(rec containers.Container) kubelet.SandboxStatus {

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/gantry-sdk/gantry/kubelet"
 	"github.com/gantry-sdk/gantry/kubelet/cri/critest"
 	"github.com/gantry-sdk/gantry/kubelet/runtimetest"
