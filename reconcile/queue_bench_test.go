@@ -47,40 +47,28 @@ func BenchmarkQueueAddGetDone(b *testing.B) {
 // of 64, then getting a key and marking it done, in step: the hand-off cost
 // with a small map. bench/clientgo runs the same shape against client-go.
 func BenchmarkQueueHotKeys(b *testing.B) {
-	const workers, hot = 2, 64
-	keys := benchKeys(workers * hot)
 	q := NewQueue[apis.Key](QueueOptions{})
 	defer q.ShutDown()
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	for w := range workers {
-		mine := keys[w*hot : (w+1)*hot]
-		n := b.N / workers
-		if w == 0 {
-			n += b.N % workers
-		}
-		wg.Go(func() {
-			for i := range n {
-				q.Add(mine[i%hot])
-				k, _ := q.Get()
-				q.Done(k)
-			}
-		})
-	}
-	wg.Wait()
+	runHotKeys(b, q)
 }
 
 // BenchmarkQueueHotKeysMetrics: the hot-key shape with workqueue_* metrics
 // recorded, to show what they cost per item.
 func BenchmarkQueueHotKeysMetrics(b *testing.B) {
-	const workers, hot = 2, 64
-	keys := benchKeys(workers * hot)
 	m, err := NewMetrics(prometheus.NewRegistry())
 	if err != nil {
 		b.Fatal(err)
 	}
 	q := NewQueue[apis.Key](QueueOptions{Name: "bench", Metrics: m})
 	defer q.ShutDown()
+	runHotKeys(b, q)
+}
+
+// runHotKeys is the hot-key shape over q: two workers in step, each adding
+// a key of its own 64, then getting and finishing one.
+func runHotKeys(b *testing.B, q *Queue[apis.Key]) {
+	const workers, hot = 2, 64
+	keys := benchKeys(workers * hot)
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	for w := range workers {
