@@ -71,16 +71,5 @@ func Dial(ctx context.Context, env *critest.Env, o containerd.Options) (*contain
 
 // RemoveAll stops and removes every sandbox of the Runtime's namespace.
 func RemoveAll(ctx context.Context, rt kubelet.Runtime) error {
-	sbs, err := rt.ListPodSandboxes(ctx, kubelet.SandboxFilter{})
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, sb := range sbs {
-		if err := rt.StopPodSandbox(ctx, sb.ID); err != nil && !errors.Is(err, kubelet.ErrNotFound) {
-			errs = append(errs, err)
-		}
-		errs = append(errs, rt.RemovePodSandbox(ctx, sb.ID))
-	}
-	return errors.Join(errs...)
+	return critest.RemoveSandboxes(ctx, rt)
 }

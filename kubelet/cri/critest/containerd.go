@@ -298,6 +298,12 @@ func (e *Env) RemoveAll(ctx context.Context) error {
 		return err
 	}
 	defer rt.Close()
+	return RemoveSandboxes(ctx, rt)
+}
+
+// RemoveSandboxes stops and removes every sandbox rt lists, through the
+// Runtime port, so it serves any implementation.
+func RemoveSandboxes(ctx context.Context, rt kubelet.Runtime) error {
 	sbs, err := rt.ListPodSandboxes(ctx, kubelet.SandboxFilter{})
 	if err != nil {
 		return err
