@@ -100,6 +100,22 @@ type SandboxConfig struct {
 	Annotations  map[string]string
 	// CgroupParent is the pod-level cgroup; empty lets the runtime choose.
 	CgroupParent string
+	// DNS becomes the pod's /etc/resolv.conf; its zero value copies the host's
+	// (Kubernetes' dnsPolicy Default).
+	DNS DNSConfig
+}
+
+// DNSConfig is the resolver configuration of a pod (pod.spec.dnsConfig merged
+// with its dnsPolicy by the agent).
+type DNSConfig struct {
+	// Servers are name server IPs, Searches search domains, Options resolver
+	// options such as "ndots:5".
+	Servers, Searches, Options []string
+}
+
+// IsZero reports whether c sets nothing.
+func (c DNSConfig) IsZero() bool {
+	return len(c.Servers) == 0 && len(c.Searches) == 0 && len(c.Options) == 0
 }
 
 // ContainerConfig describes one container of a pod.
@@ -122,6 +138,29 @@ type ContainerConfig struct {
 	Resources   Resources
 	// Stdin keeps stdin open; TTY allocates a terminal.
 	Stdin, TTY bool
+	// Security is the container's security context; its zero value runs as
+	// the image's user with the runtime's default capabilities.
+	Security SecurityContext
+}
+
+// SecurityContext is what the runtime enforces of a container's
+// securityContext (pod-level fields merged in by the agent; runAsNonRoot is
+// checked by the agent against Image.User).
+type SecurityContext struct {
+	// RunAsUser and RunAsGroup override the image's user and group; nil keeps
+	// the image's.
+	RunAsUser, RunAsGroup *int64
+	// SupplementalGroups are added to the process's groups.
+	SupplementalGroups []int64
+	// Privileged grants every capability and the host's devices.
+	Privileged bool
+	// CapAdd and CapDrop name capabilities as Kubernetes does, without the
+	// CAP_ prefix ("NET_ADMIN"); "ALL" in CapDrop drops every default one.
+	CapAdd, CapDrop []string
+	// ReadOnlyRootFilesystem mounts the container's root read-only.
+	ReadOnlyRootFilesystem bool
+	// NoNewPrivileges is allowPrivilegeEscalation: false.
+	NoNewPrivileges bool
 }
 
 // KeyValue is an environment variable.
@@ -251,6 +290,9 @@ type Image struct {
 	// Names are the references (repo:tag) that name the image.
 	Names []string
 	Size  uint64
+	// User is the image's configured user ("1000", "1000:1000", "nobody"),
+	// empty for root; the agent checks runAsNonRoot against it.
+	User string
 }
 
 // ExecResult is the outcome of ExecSync.
