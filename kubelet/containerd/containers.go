@@ -138,6 +138,8 @@ func (r *Runtime) containerSpec(ctx context.Context, id string, sb containers.Co
 		parent = "/gantry"
 	}
 	opts := []oci.SpecOpts{
+		// Kubernetes gives containers no /run tmpfs (CRI drops it too).
+		oci.WithoutRunMount,
 		oci.WithProcessArgs(args...),
 		oci.WithEnv(env),
 		oci.WithProcessCwd(cwd),
@@ -176,6 +178,11 @@ func (r *Runtime) containerSpec(ctx context.Context, id string, sb containers.Co
 		}
 	}
 	opts = append(opts, oci.WithMounts(ms))
+	sec, err := r.securityOpts(ctx, img, cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, sec...)
 	s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: id}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("containerd: container %q: spec: %w", cfg.Name, err)

@@ -125,7 +125,7 @@ func (r *Runtime) ImportImage(ctx context.Context, archive io.Reader) ([]kubelet
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, kubelet.Image{ID: info.id, Names: []string{img.Name}, Size: uint64(info.size)})
+		out = append(out, kubelet.Image{ID: info.id, Names: []string{img.Name}, Size: uint64(info.size), User: info.config.User})
 	}
 	return out, nil
 }
@@ -167,7 +167,7 @@ func (r *Runtime) ListImages(ctx context.Context) ([]kubelet.Image, error) {
 			continue
 		}
 		byID[info.id] = len(out)
-		out = append(out, kubelet.Image{ID: info.id, Names: []string{img.Name}, Size: uint64(info.size)})
+		out = append(out, kubelet.Image{ID: info.id, Names: []string{img.Name}, Size: uint64(info.size), User: info.config.User})
 	}
 	return out, nil
 }

@@ -97,6 +97,7 @@ type Runtime struct {
 	mu        sync.Mutex
 	closed    bool
 	images    map[string]imageInfo // by image target digest
+	userDBs   map[string]userDB    // by image ID, read when a user name must be resolved
 	logs      map[string]*taskLog  // running log copiers by container ID
 	oom       map[string]bool      // containers an OOM event was seen for
 	exitsSeen map[string]chan struct{}
@@ -141,7 +142,7 @@ func Dial(ctx context.Context, address string, network Network, o Options) (_ *R
 		owner:    fmt.Sprintf("%d-%s", os.Getpid(), randomID()[:8]),
 		warmShim: !o.ColdShim, holderCgroup: o.CgroupParent,
 		ctx: rctx, cancel: cancel,
-		images: map[string]imageInfo{}, logs: map[string]*taskLog{}, oom: map[string]bool{}, exitsSeen: map[string]chan struct{}{},
+		images: map[string]imageInfo{}, userDBs: map[string]userDB{}, logs: map[string]*taskLog{}, oom: map[string]bool{}, exitsSeen: map[string]chan struct{}{},
 		created: map[string]createdContainer{}, started: map[string]time.Time{},
 	}
 	if o.RuncRoot != "" {

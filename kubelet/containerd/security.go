@@ -1,0 +1,278 @@
+package containerd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/core/mount"
+	"github.com/containerd/containerd/v2/pkg/cap"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/moby/sys/user"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/gantry-sdk/gantry/kubelet"
+)
+
+// securityOpts turns a container's security context into spec options, the
+// way containerd's CRI plugin does. They apply after the mounts.
+func (r *Runtime) securityOpts(ctx context.Context, img imageInfo, cfg kubelet.ContainerConfig) ([]oci.SpecOpts, error) {
+	sc := cfg.Security
+	if err := validateSecurity(cfg.Name, sc); err != nil {
+		return nil, err
+	}
+	proc, err := r.processUser(ctx, img, cfg.Name, sc)
+	if err != nil {
+		return nil, err
+	}
+	opts := []oci.SpecOpts{func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		s.Process.User = proc
+		// Kubernetes' default is allowPrivilegeEscalation: true, containerd's
+		// default spec the opposite (CRI clears it the same way).
+		s.Process.NoNewPrivileges = sc.NoNewPrivileges
+		return nil
+	}}
+	if sc.Privileged {
+		// CRI: every capability of this process's bounding set, the host's
+		// devices, no masked or read-only paths, writable sysfs and cgroupfs.
+		opts = append(opts, oci.WithPrivileged, oci.WithHostDevices, oci.WithAllDevicesAllowed)
+	} else {
+		opts = append(opts, capabilityOpts(sc)...)
+	}
+	if sc.ReadOnlyRootFilesystem {
+		opts = append(opts, oci.WithRootFSReadonly())
+	}
+	return opts, nil
+}
+
+// validateSecurity names the first field the runtime cannot apply.
+func validateSecurity(name string, sc kubelet.SecurityContext) error {
+	id := func(field string, v *int64) error {
+		if v != nil && (*v < 0 || *v > math.MaxInt32) {
+			return fmt.Errorf("%w: container %q: security.%s %d is out of range [0, %d]", kubelet.ErrInvalid, name, field, *v, math.MaxInt32)
+		}
+		return nil
+	}
+	if err := id("runAsUser", sc.RunAsUser); err != nil {
+		return err
+	}
+	if err := id("runAsGroup", sc.RunAsGroup); err != nil {
+		return err
+	}
+	for i, g := range sc.SupplementalGroups {
+		if err := id(fmt.Sprintf("supplementalGroups[%d]", i), &g); err != nil {
+			return err
+		}
+	}
+	for field, caps := range map[string][]string{"capAdd": sc.CapAdd, "capDrop": sc.CapDrop} {
+		for i, c := range caps {
+			if strings.EqualFold(c, "ALL") {
+				continue
+			}
+			if !slices.Contains(cap.Known(), capName(c)) {
+				return fmt.Errorf("%w: container %q: security.%s[%d]: unknown capability %q", kubelet.ErrInvalid, name, field, i, c)
+			}
+		}
+	}
+	return nil
+}
+
+// capName maps a Kubernetes capability name ("net_admin") to the OCI one
+// ("CAP_NET_ADMIN").
+func capName(c string) string { return "CAP_" + strings.ToUpper(c) }
+
+// capabilityOpts applies CapAdd and CapDrop to the default set as CRI does:
+// "ALL" first (add all, then drop all), then the single names.
+func capabilityOpts(sc kubelet.SecurityContext) []oci.SpecOpts {
+	var opts []oci.SpecOpts
+	var add, drop []string
+	for _, c := range sc.CapAdd {
+		if strings.EqualFold(c, "ALL") {
+			opts = append(opts, oci.WithCapabilities(cap.Known()))
+			continue
+		}
+		add = append(add, capName(c))
+	}
+	for _, c := range sc.CapDrop {
+		if strings.EqualFold(c, "ALL") {
+			opts = append(opts, oci.WithCapabilities(nil))
+			continue
+		}
+		drop = append(drop, capName(c))
+	}
+	if len(add) > 0 {
+		opts = append(opts, oci.WithAddedCapabilities(add))
+	}
+	if len(drop) > 0 {
+		opts = append(opts, oci.WithDroppedCapabilities(drop))
+	}
+	return opts
+}
+
+// processUser resolves the process's user and groups: RunAsUser/RunAsGroup
+// over the image's USER ("uid", "uid:gid", "name", "name:group"), names and
+// primary groups from the image's /etc/passwd and /etc/group, plus the
+// groups that list the user and the SupplementalGroups. Root without a
+// group (the default) reads no file: it runs as 0:0 with no additional groups
+// from the image, which spares a mount of the image on the hot path.
+func (r *Runtime) processUser(ctx context.Context, img imageInfo, name string, sc kubelet.SecurityContext) (u specs.User, err error) {
+	userPart, groupPart, _ := strings.Cut(img.config.User, ":")
+	if sc.RunAsUser != nil {
+		userPart, groupPart = strconv.FormatInt(*sc.RunAsUser, 10), ""
+	}
+	if sc.RunAsGroup != nil {
+		groupPart = strconv.FormatInt(*sc.RunAsGroup, 10)
+	}
+	uid, uidErr := parseID(userPart)
+	gid, gidErr := parseID(groupPart)
+	needDB := userPart != "" && (uidErr != nil || uid != 0) || groupPart != "" && gidErr != nil
+	var db userDB
+	if needDB {
+		if db, err = r.userDB(ctx, img); err != nil {
+			return u, err
+		}
+	}
+	username := ""
+	switch {
+	case userPart == "":
+	case uidErr == nil:
+		if e, ok := db.userByID(uid); ok {
+			username = e.Name
+			if groupPart == "" {
+				gid, gidErr = uint32(e.Gid), nil
+			}
+		}
+	default:
+		e, ok := db.userByName(userPart)
+		if !ok {
+			return u, fmt.Errorf("%w: container %q: user %q is not in the image's /etc/passwd", kubelet.ErrInvalid, name, userPart)
+		}
+		uid, username = uint32(e.Uid), e.Name
+		if groupPart == "" {
+			gid, gidErr = uint32(e.Gid), nil
+		}
+	}
+	if groupPart != "" && gidErr != nil {
+		g, ok := db.groupByName(groupPart)
+		if !ok {
+			return u, fmt.Errorf("%w: container %q: group %q is not in the image's /etc/group", kubelet.ErrInvalid, name, groupPart)
+		}
+		gid = uint32(g.Gid)
+	} else if groupPart == "" && gidErr != nil {
+		gid = 0
+	}
+	u = specs.User{UID: uid, GID: gid}
+	if username != "" {
+		u.AdditionalGids = db.memberOf(username)
+	}
+	for _, g := range sc.SupplementalGroups {
+		u.AdditionalGids = append(u.AdditionalGids, uint32(g))
+	}
+	// runc sets the groups to exactly this list: the primary group belongs in it.
+	if !slices.Contains(u.AdditionalGids, gid) {
+		u.AdditionalGids = append([]uint32{gid}, u.AdditionalGids...)
+	}
+	return u, nil
+}
+
+func parseID(s string) (uint32, error) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n > math.MaxInt32 {
+		return 0, errors.New("not a numeric id")
+	}
+	return uint32(n), nil
+}
+
+// userDB is an image's /etc/passwd and /etc/group (either may be empty).
+type userDB struct {
+	passwd, group []byte
+}
+
+func (db userDB) userByID(uid uint32) (user.User, bool) {
+	us, _ := user.ParsePasswdFilter(bytes.NewReader(db.passwd), func(u user.User) bool { return u.Uid == int(uid) })
+	if len(us) == 0 {
+		return user.User{}, false
+	}
+	return us[0], true
+}
+
+func (db userDB) userByName(name string) (user.User, bool) {
+	us, _ := user.ParsePasswdFilter(bytes.NewReader(db.passwd), func(u user.User) bool { return u.Name == name })
+	if len(us) == 0 {
+		return user.User{}, false
+	}
+	return us[0], true
+}
+
+func (db userDB) groupByName(name string) (user.Group, bool) {
+	gs, _ := user.ParseGroupFilter(bytes.NewReader(db.group), func(g user.Group) bool { return g.Name == name })
+	if len(gs) == 0 {
+		return user.Group{}, false
+	}
+	return gs[0], true
+}
+
+// memberOf lists the groups whose member list names the user.
+func (db userDB) memberOf(name string) []uint32 {
+	gs, _ := user.ParseGroupFilter(bytes.NewReader(db.group), func(g user.Group) bool {
+		return g.Name != name && slices.Contains(g.List, name)
+	})
+	out := make([]uint32, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, uint32(g.Gid))
+	}
+	return out
+}
+
+// userDB reads the image's /etc/passwd and /etc/group from a read-only view
+// of its root file system, once per image.
+func (r *Runtime) userDB(ctx context.Context, img imageInfo) (userDB, error) {
+	r.mu.Lock()
+	db, ok := r.userDBs[img.id]
+	r.mu.Unlock()
+	if ok {
+		return db, nil
+	}
+	lctx, done, err := r.c.WithLease(ctx)
+	if err != nil {
+		return db, r.wrap("image users: lease", img.name, err)
+	}
+	defer done(context.WithoutCancel(ctx))
+	key := "users-" + randomID()
+	sn := r.c.SnapshotService(r.snapshotter)
+	mounts, err := sn.View(lctx, key, img.chainID)
+	if err != nil {
+		return db, r.wrap("image users: view", img.name, err)
+	}
+	defer sn.Remove(context.WithoutCancel(lctx), key)
+	err = mount.WithReadonlyTempMount(lctx, mounts, func(root string) error {
+		rt, err := os.OpenRoot(root)
+		if err != nil {
+			return err
+		}
+		defer rt.Close()
+		// OpenRoot keeps symlinks inside the image's root.
+		if db.passwd, err = fs.ReadFile(rt.FS(), "etc/passwd"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if db.group, err = fs.ReadFile(rt.FS(), "etc/group"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return db, fmt.Errorf("containerd: image %s: users: %w", img.name, err)
+	}
+	r.mu.Lock()
+	r.userDBs[img.id] = db
+	r.mu.Unlock()
+	return db, nil
+}
