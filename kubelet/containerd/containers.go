@@ -148,6 +148,9 @@ func (r *Runtime) containerSpec(ctx context.Context, id string, sb containers.Co
 		oci.WithCgroup(filepath.Join(parent, id)),
 		oci.WithAnnotations(map[string]string{groupAnnotation: sb.ID}),
 	}
+	if dir := sb.Labels[keyPodDir]; dir != "" {
+		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: filepath.Join(dir, podIPCFile)}))
+	}
 	if cfg.TTY {
 		opts = append(opts, oci.WithTTY)
 	}
@@ -176,6 +179,13 @@ func (r *Runtime) containerSpec(ctx context.Context, id string, sb containers.Co
 			}
 			ms = append(ms, specs.Mount{Destination: m.ContainerPath, Type: "bind", Source: m.HostPath, Options: []string{"rbind", "rprivate", mode}})
 		}
+	}
+	if dir := sb.Labels[keyPodDir]; dir != "" {
+		pms, replaceShm := podMounts(dir, cfg)
+		if replaceShm {
+			opts = append(opts, oci.WithoutMounts("/dev/shm"))
+		}
+		ms = append(ms, pms...)
 	}
 	opts = append(opts, oci.WithMounts(ms))
 	sec, err := r.securityOpts(ctx, img, cfg)

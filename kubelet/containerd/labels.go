@@ -22,6 +22,7 @@ const (
 	keyState         = keyPrefix + "state"
 	keyIP            = keyPrefix + "ip"
 	keyNetns         = keyPrefix + "netns"
+	keyPodDir        = keyPrefix + "pod-dir"
 	keyHostname      = keyPrefix + "hostname"
 	keyLogDirectory  = keyPrefix + "log-directory"
 	keyCgroupParent  = keyPrefix + "cgroup-parent"

@@ -81,43 +81,61 @@ func (n *cniNetwork) del(ctx context.Context, id, netns string) error {
 	return nil
 }
 
-// newNetns creates a network namespace pinned by a bind mount on path, with
-// its loopback up (so no loopback plugin needs to run).
-func newNetns(path string) (err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
-	if err != nil {
-		return fmt.Errorf("containerd: netns %s: %w", path, err)
+// newNamespaces creates a network namespace pinned by a bind mount on
+// netnsPath, with its loopback up (so no loopback plugin needs to run), and an
+// IPC namespace pinned on ipcPath: one thread unshares both at once.
+func newNamespaces(netnsPath, ipcPath string) (err error) {
+	for _, p := range []string{netnsPath, ipcPath} {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
+		if err != nil {
+			removeNsFile(netnsPath)
+			return fmt.Errorf("containerd: namespace file %s: %w", p, err)
+		}
+		f.Close()
 	}
-	f.Close()
 	defer func() {
 		if err != nil {
-			removeNetns(path)
+			removeNsFile(netnsPath)
+			removeNsFile(ipcPath)
 		}
 	}()
 	errc := make(chan error, 1)
 	go func() {
-		// The thread enters the new namespace and back; if it cannot get back,
-		// it stays locked and dies with the goroutine.
+		// The thread enters the new namespaces and back; if it cannot get
+		// back, it stays locked and dies with the goroutine.
 		runtime.LockOSThread()
-		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		origNet, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			runtime.UnlockOSThread()
 			errc <- err
 			return
 		}
-		defer unix.Close(orig)
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		defer unix.Close(origNet)
+		origIPC, err := unix.Open("/proc/thread-self/ns/ipc", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer unix.Close(origIPC)
+		if err := unix.Unshare(unix.CLONE_NEWNET | unix.CLONE_NEWIPC); err != nil {
 			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("unshare: %w", err)
 			return
 		}
-		err = unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, "")
+		err = unix.Mount("/proc/thread-self/ns/net", netnsPath, "none", unix.MS_BIND, "")
 		if err != nil {
-			err = fmt.Errorf("bind mount: %w", err)
+			err = fmt.Errorf("bind mount netns: %w", err)
+		} else if err = unix.Mount("/proc/thread-self/ns/ipc", ipcPath, "none", unix.MS_BIND, ""); err != nil {
+			err = fmt.Errorf("bind mount ipc: %w", err)
 		} else if lerr := loopbackUp(); lerr != nil {
 			err = fmt.Errorf("loopback up: %w", lerr)
 		}
-		if serr := unix.Setns(orig, unix.CLONE_NEWNET); serr != nil {
+		serr := unix.Setns(origNet, unix.CLONE_NEWNET)
+		if serr == nil {
+			serr = unix.Setns(origIPC, unix.CLONE_NEWIPC)
+		}
+		if serr != nil {
 			errc <- errors.Join(err, fmt.Errorf("setns back: %w", serr))
 			return
 		}
@@ -125,7 +143,7 @@ func newNetns(path string) (err error) {
 		errc <- err
 	}()
 	if err := <-errc; err != nil {
-		return fmt.Errorf("containerd: netns %s: %w", path, err)
+		return fmt.Errorf("containerd: namespaces %s: %w", netnsPath, err)
 	}
 	return nil
 }
@@ -147,12 +165,17 @@ func loopbackUp() error {
 	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
 
-func removeNetns(path string) error {
+// removeNsFile unpins a namespace (or unmounts any mount point) and removes
+// the file or empty directory.
+func removeNsFile(path string) error {
+	if path == "" {
+		return nil
+	}
 	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("containerd: unmount netns %s: %w", path, err)
+		return fmt.Errorf("containerd: unmount %s: %w", path, err)
 	}
 	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("containerd: remove netns %s: %w", path, err)
+		return fmt.Errorf("containerd: remove %s: %w", path, err)
 	}
 	return nil
 }
@@ -163,6 +186,7 @@ func (r *Runtime) netnsPath(id string) string { return filepath.Join(r.stateDir,
 // container without a task) is what the sandbox becomes.
 type slot struct {
 	id, netns, ip string
+	podDir        string // IPC namespace, /dev/shm, resolv.conf and hostname
 }
 
 // provision creates a pod network and its record, labelled as a pool slot of
@@ -170,6 +194,7 @@ type slot struct {
 func (r *Runtime) provision(ctx context.Context, warm bool) (s slot, err error) {
 	s.id = randomID()
 	s.netns = r.netnsPath(s.id)
+	s.podDir = r.podDirPath(s.id)
 	ctx = r.nsCtx(ctx)
 	// The record first: whatever fails later, a record finds what to clean.
 	// containerd wants a spec on every record: an empty one (no task ever runs).
@@ -179,7 +204,7 @@ func (r *Runtime) provision(ctx context.Context, warm bool) (s slot, err error) 
 	}
 	_, err = r.c.ContainerService().Create(ctx, containers.Container{
 		ID:      s.id,
-		Labels:  map[string]string{keyKind: kindPool, keyOwner: r.owner, keyNetns: s.netns},
+		Labels:  map[string]string{keyKind: kindPool, keyOwner: r.owner, keyNetns: s.netns, keyPodDir: s.podDir},
 		Runtime: containers.RuntimeInfo{Name: runtimeName},
 		Spec:    emptySpec,
 	})
@@ -190,10 +215,14 @@ func (r *Runtime) provision(ctx context.Context, warm bool) (s slot, err error) 
 		if err != nil {
 			_ = r.removeWarmShim(context.WithoutCancel(ctx), s.id)
 			_ = r.teardownNetwork(context.WithoutCancel(ctx), s.id, s.netns)
+			_ = releasePodDir(s.podDir)
 			_ = r.deleteRecord(context.WithoutCancel(ctx), s.id)
 		}
 	}()
-	if err := newNetns(s.netns); err != nil {
+	if err := newPodDir(s.podDir); err != nil {
+		return s, err
+	}
+	if err := newNamespaces(s.netns, filepath.Join(s.podDir, podIPCFile)); err != nil {
 		return s, err
 	}
 	if s.ip, err = r.net.add(ctx, s.id, s.netns); err != nil {
@@ -278,7 +307,7 @@ func (r *Runtime) teardownNetwork(ctx context.Context, id, netns string) error {
 		// The namespace is gone: still release the IP.
 		errs = append(errs, r.net.del(ctx, id, ""))
 	}
-	errs = append(errs, removeNetns(netns))
+	errs = append(errs, removeNsFile(netns))
 	return errors.Join(errs...)
 }
 
@@ -291,19 +320,38 @@ func (r *Runtime) deleteRecord(ctx context.Context, id string) error {
 }
 
 // collectOrphans tears down pool slots whose owning process is gone (a crash
-// left them) and namespace files no record names.
+// left them) and namespace files and pod directories no record names (a
+// crash between their creation and their record's).
 func (r *Runtime) collectOrphans(ctx context.Context) error {
 	ctx = r.nsCtx(ctx)
-	recs, err := r.c.ContainerService().List(ctx, `labels."`+keyKind+`"==`+kindPool)
+	// Files first, records second: a record is created before its files, so
+	// a file listed here whose record is missing below is an orphan.
+	netns, _ := os.ReadDir(filepath.Join(r.stateDir, "netns"))
+	pods, _ := os.ReadDir(filepath.Join(r.stateDir, "pods"))
+	all, err := r.c.ContainerService().List(ctx)
 	if err != nil {
-		return r.wrap("list pool", "", err)
+		return r.wrap("list records", "", err)
+	}
+	known := map[string]bool{}
+	for _, rec := range all {
+		known[rec.ID] = true
 	}
 	var errs []error
-	for _, rec := range recs {
-		if ownerAlive(rec.Labels[keyOwner]) {
+	for _, e := range netns {
+		if !known[e.Name()] {
+			errs = append(errs, r.teardownNetwork(ctx, e.Name(), r.netnsPath(e.Name())))
+		}
+	}
+	for _, e := range pods {
+		if !known[e.Name()] {
+			errs = append(errs, releasePodDir(r.podDirPath(e.Name())))
+		}
+	}
+	for _, rec := range all {
+		if rec.Labels[keyKind] != kindPool || ownerAlive(rec.Labels[keyOwner]) {
 			continue
 		}
-		errs = append(errs, r.removeWarmShim(ctx, rec.ID), r.teardownNetwork(ctx, rec.ID, rec.Labels[keyNetns]), r.deleteRecord(ctx, rec.ID))
+		errs = append(errs, r.removeWarmShim(ctx, rec.ID), r.teardownNetwork(ctx, rec.ID, rec.Labels[keyNetns]), releasePodDir(rec.Labels[keyPodDir]), r.deleteRecord(ctx, rec.ID))
 	}
 	return errors.Join(errs...)
 }
@@ -424,7 +472,7 @@ func (p *pool) drain() error {
 	defer cancel()
 	var errs []error
 	for _, s := range free {
-		errs = append(errs, p.r.removeWarmShim(ctx, s.id), p.r.teardownNetwork(ctx, s.id, s.netns), p.r.deleteRecord(ctx, s.id))
+		errs = append(errs, p.r.removeWarmShim(ctx, s.id), p.r.teardownNetwork(ctx, s.id, s.netns), releasePodDir(s.podDir), p.r.deleteRecord(ctx, s.id))
 	}
 	return errors.Join(errs...)
 }

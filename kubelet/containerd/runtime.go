@@ -58,6 +58,9 @@ type Options struct {
 	// provisions again, so that a refill does not compete for CPU with the
 	// start of the pod that took the network; zero means 250 ms.
 	PoolRefillDelay time.Duration
+	// HostResolvConf is the resolv.conf a pod without DNS settings gets a
+	// copy of; empty means /etc/resolv.conf.
+	HostResolvConf string
 	// PoolSize is how many pod networks (network namespace, veth, IP) are kept
 	// ready for RunPodSandbox; zero means DefaultPoolSize, negative disables the
 	// pool (every sandbox is set up on demand).
@@ -88,6 +91,8 @@ type Runtime struct {
 	owner        string // this instance, on the pool records it owns
 	warmShim     bool
 	holderCgroup string
+	// hostResolvConf is copied into the pods that set no DNS.
+	hostResolvConf string
 
 	ctx    context.Context // carries the namespace; cancelled by Close
 	cancel context.CancelFunc
@@ -123,11 +128,14 @@ func Dial(ctx context.Context, address string, network Network, o Options) (_ *R
 	if o.CgroupParent == "" {
 		o.CgroupParent = "/gantry"
 	}
+	if o.HostResolvConf == "" {
+		o.HostResolvConf = "/etc/resolv.conf"
+	}
 	netw, err := newCNINetwork(network, filepath.Join(o.StateDir, "cni-cache"))
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range []string{"netns", "fifo", "holder-rootfs"} {
+	for _, d := range []string{"netns", "pods", "fifo", "holder-rootfs"} {
 		if err := os.MkdirAll(filepath.Join(o.StateDir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("containerd: state dir: %w", err)
 		}
@@ -140,7 +148,7 @@ func Dial(ctx context.Context, address string, network Network, o Options) (_ *R
 	r := &Runtime{
 		c: c, ns: o.Namespace, stateDir: o.StateDir, snapshotter: o.Snapshotter, net: netw,
 		owner:    fmt.Sprintf("%d-%s", os.Getpid(), randomID()[:8]),
-		warmShim: !o.ColdShim, holderCgroup: o.CgroupParent,
+		warmShim: !o.ColdShim, holderCgroup: o.CgroupParent, hostResolvConf: o.HostResolvConf,
 		ctx: rctx, cancel: cancel,
 		images: map[string]imageInfo{}, userDBs: map[string]userDB{}, logs: map[string]*taskLog{}, oom: map[string]bool{}, exitsSeen: map[string]chan struct{}{},
 		created: map[string]createdContainer{}, started: map[string]time.Time{},

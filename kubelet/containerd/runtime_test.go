@@ -82,6 +82,9 @@ func assertNoNetworkLeft(t *testing.T) {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(env.Dir, "native", "*", "netns", "*"))
 	assert.Empty(t, files, "network namespace files")
+	pods, _ := filepath.Glob(filepath.Join(env.Dir, "native", "*", "pods", "*"))
+	assert.Empty(t, pods, "pod directories")
+	assert.Empty(t, mountsUnder(t, filepath.Join(env.Dir, "native")), "IPC namespaces and /dev/shm tmpfs")
 	out, err := exec.Command("ip", "-o", "link", "show", "master", env.Bridge).CombinedOutput()
 	if err == nil {
 		assert.Empty(t, strings.TrimSpace(string(out)), "veths on the bridge")

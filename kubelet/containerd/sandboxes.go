@@ -3,6 +3,7 @@ package containerd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"syscall"
 	"time"
@@ -23,6 +24,11 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg kubelet.SandboxConfig) 
 	if err := cfg.Validate(); err != nil {
 		return kubelet.SandboxStatus{}, err
 	}
+	// Rendered before a network is taken: a bad DNS setting costs no slot.
+	resolv, err := resolvConf(cfg.DNS, r.hostResolvConf)
+	if err != nil {
+		return kubelet.SandboxStatus{}, fmt.Errorf("containerd: sandbox %s/%s: %w", cfg.Namespace, cfg.Name, err)
+	}
 	ctx = r.nsCtx(ctx)
 	var s slot
 	hit := false
@@ -40,7 +46,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg kubelet.SandboxConfig) 
 	labels := map[string]string{
 		keyKind: kindSandbox, keyName: cfg.Name, keyNamespace: cfg.Namespace, keyUID: cfg.UID,
 		keyAttempt: strconv.FormatUint(uint64(cfg.Attempt), 10), keyState: stateReady,
-		keyIP: s.ip, keyNetns: s.netns, keyCreated: formatTime(now),
+		keyIP: s.ip, keyNetns: s.netns, keyPodDir: s.podDir, keyCreated: formatTime(now),
 	}
 	if cfg.Hostname != "" {
 		labels[keyHostname] = cfg.Hostname
@@ -59,9 +65,15 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg kubelet.SandboxConfig) 
 	user[kubelet.LabelPodName], user[kubelet.LabelPodNamespace], user[kubelet.LabelPodUID] = cfg.Name, cfg.Namespace, cfg.UID
 	encodeUser(labels, user, cfg.Annotations)
 	rec := containers.Container{ID: s.id, Labels: labels}
-	if _, err := r.c.ContainerService().Update(ctx, rec, "labels"); err != nil {
+	err = writePodFiles(s.podDir, resolv, podHostname(cfg.Name, cfg.Hostname))
+	if err == nil {
+		_, err = r.c.ContainerService().Update(ctx, rec, "labels")
 		err = r.wrap("run pod sandbox", cfg.Namespace+"/"+cfg.Name, err)
+	}
+	if err != nil {
+		_ = r.removeWarmShim(context.WithoutCancel(ctx), s.id)
 		_ = r.teardownNetwork(context.WithoutCancel(ctx), s.id, s.netns)
+		_ = releasePodDir(s.podDir)
 		_ = r.deleteRecord(context.WithoutCancel(ctx), s.id)
 		return kubelet.SandboxStatus{}, err
 	}
@@ -151,6 +163,9 @@ func (r *Runtime) RemovePodSandbox(ctx context.Context, id string) error {
 		return err
 	}
 	if err := r.teardownNetwork(ctx, id, rec.Labels[keyNetns]); err != nil {
+		return err
+	}
+	if err := releasePodDir(rec.Labels[keyPodDir]); err != nil {
 		return err
 	}
 	return r.deleteRecord(ctx, id)

@@ -2,6 +2,7 @@ package containerd_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -32,7 +33,10 @@ func podFor(t *testing.T, ctx context.Context, rt kubelet.Runtime, cfg kubelet.S
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx := context.Background()
-		assert.NoError(t, rt.StopPodSandbox(ctx, sb.ID))
+		// A test may have removed it already.
+		if err := rt.StopPodSandbox(ctx, sb.ID); !errors.Is(err, kubelet.ErrNotFound) {
+			assert.NoError(t, err)
+		}
 		assert.NoError(t, rt.RemovePodSandbox(ctx, sb.ID))
 	})
 	return sb
