@@ -103,6 +103,10 @@ type SandboxConfig struct {
 	// DNS becomes the pod's /etc/resolv.conf; its zero value copies the host's
 	// (Kubernetes' dnsPolicy Default).
 	DNS DNSConfig
+	// Privileged allows privileged containers in the sandbox: the agent sets it
+	// when any container of the pod is privileged, as the kubelet does (CRI
+	// runtimes refuse a privileged container in a sandbox without it).
+	Privileged bool
 }
 
 // DNSConfig is the resolver configuration of a pod (pod.spec.dnsConfig merged

@@ -37,6 +37,7 @@ func TestRuntimeSuite(t *testing.T) {
 		CgroupParent: env.CgroupParent,
 		LogDir:       env.LogDir,
 		Real:         true,
+		PodSecurity:  true,
 		Reconnect: func(ctx context.Context) (kubelet.Runtime, func(), error) {
 			rt, err := env.Dial(ctx)
 			if err != nil {

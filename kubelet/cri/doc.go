@@ -11,6 +11,18 @@
 // containerd with restrict_oom_score_adj = true as critest does. CRI counts
 // stop grace periods and exec timeouts in whole seconds: they are rounded up.
 //
+// Pod DNS becomes the sandbox's DnsConfig (none when unset: containerd then
+// copies the host's resolv.conf). The security context maps to CRI's
+// LinuxContainerSecurityContext: run_as_user, run_as_group,
+// supplemental_groups, privileged, capabilities (names as Kubernetes writes
+// them; containerd adds the CAP_ prefix and understands ALL), readonly_rootfs
+// and no_new_privs. CRI wants a user with a group: when only RunAsGroup is
+// set, the image's user is sent with it, as the kubelet does. A privileged
+// container needs a privileged sandbox (SandboxConfig.Privileged, kept in the
+// AnnotationPrivileged annotation for clients that adopt the sandbox).
+// Image.User is what CRI's ImageStatus reports: the numeric uid or the user
+// name of the image's USER, without its group.
+//
 // CRI has no image import call. ImportImage goes through an Importer;
 // ContainerdImporter runs containerd's own importer, `ctr images import`, which
 // ships in the same package as the daemon, into the CRI namespace k8s.io. That

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,10 @@ import (
 // itself: CreateContainer must send the sandbox's config again, and a client that
 // restarted (adoption) has only the status to rebuild it from.
 const AnnotationLogDirectory = "gantry.dev/log-directory"
+
+// AnnotationPrivileged marks a privileged sandbox, for the same reason: CRI
+// checks a privileged container against its sandbox's config.
+const AnnotationPrivileged = "gantry.dev/privileged"
 
 // Options tune a Runtime; the zero value works.
 type Options struct {
@@ -167,15 +172,25 @@ func sandboxConfig(c kubelet.SandboxConfig) *runtimeapi.PodSandboxConfig {
 	if c.LogDirectory != "" {
 		annotations[AnnotationLogDirectory] = c.LogDirectory
 	}
+	if c.Privileged {
+		annotations[AnnotationPrivileged] = "true"
+	}
+	var dns *runtimeapi.DNSConfig
+	if !c.DNS.IsZero() {
+		// nil, not empty, when unset: the runtime then copies the host's file.
+		dns = &runtimeapi.DNSConfig{Servers: c.DNS.Servers, Searches: c.DNS.Searches, Options: c.DNS.Options}
+	}
 	return &runtimeapi.PodSandboxConfig{
 		Metadata:     &runtimeapi.PodSandboxMetadata{Name: c.Name, Namespace: c.Namespace, Uid: c.UID, Attempt: c.Attempt},
 		Hostname:     c.Hostname,
 		LogDirectory: c.LogDirectory,
+		DnsConfig:    dns,
 		Labels:       labels,
 		Annotations:  annotations,
 		Linux: &runtimeapi.LinuxPodSandboxConfig{
 			CgroupParent: c.CgroupParent,
 			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
+				Privileged: c.Privileged,
 				NamespaceOptions: &runtimeapi.NamespaceOption{
 					Network: runtimeapi.NamespaceMode_POD,
 					Pid:     runtimeapi.NamespaceMode_CONTAINER,
@@ -303,6 +318,7 @@ func (r *Runtime) sandboxConfigOf(ctx context.Context, id string) (*runtimeapi.P
 		Name: st.Name, Namespace: st.Namespace, UID: st.UID, Attempt: st.Attempt,
 		Labels: st.Labels, Annotations: st.Annotations,
 		LogDirectory: st.Annotations[AnnotationLogDirectory],
+		Privileged:   st.Annotations[AnnotationPrivileged] == "true",
 	}
 	cfg = sandboxConfig(c)
 	r.mu.Lock()
@@ -330,6 +346,10 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, c kubel
 	for _, k := range []string{kubelet.LabelPodName, kubelet.LabelPodNamespace, kubelet.LabelPodUID} {
 		labels[k] = sb.Labels[k]
 	}
+	sec, err := r.securityContext(ctx, c, sb)
+	if err != nil {
+		return "", err
+	}
 	cfg := &runtimeapi.ContainerConfig{
 		Metadata:    &runtimeapi.ContainerMetadata{Name: c.Name, Attempt: c.Attempt},
 		Image:       &runtimeapi.ImageSpec{Image: c.Image},
@@ -349,9 +369,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, c kubel
 				MemoryLimitInBytes: c.Resources.MemoryLimit,
 				OomScoreAdj:        c.Resources.OOMScoreAdj, // validated non-negative
 			},
-			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
-				NamespaceOptions: sb.Linux.SecurityContext.NamespaceOptions,
-			},
+			SecurityContext: sec,
 		},
 	}
 	for _, e := range c.Env {
@@ -368,6 +386,46 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, c kubel
 	r.sandboxOf[resp.ContainerId] = sandboxID
 	r.mu.Unlock()
 	return resp.ContainerId, nil
+}
+
+// securityContext maps the container's security context to CRI's.
+func (r *Runtime) securityContext(ctx context.Context, c kubelet.ContainerConfig, sb *runtimeapi.PodSandboxConfig) (*runtimeapi.LinuxContainerSecurityContext, error) {
+	s := c.Security
+	out := &runtimeapi.LinuxContainerSecurityContext{
+		NamespaceOptions:   sb.Linux.SecurityContext.NamespaceOptions,
+		SupplementalGroups: s.SupplementalGroups,
+		Privileged:         s.Privileged,
+		ReadonlyRootfs:     s.ReadOnlyRootFilesystem,
+		NoNewPrivs:         s.NoNewPrivileges,
+	}
+	if len(s.CapAdd) > 0 || len(s.CapDrop) > 0 {
+		out.Capabilities = &runtimeapi.Capability{AddCapabilities: s.CapAdd, DropCapabilities: s.CapDrop}
+	}
+	if s.RunAsUser != nil {
+		out.RunAsUser = &runtimeapi.Int64Value{Value: *s.RunAsUser}
+	}
+	if s.RunAsGroup != nil {
+		out.RunAsGroup = &runtimeapi.Int64Value{Value: *s.RunAsGroup}
+		if s.RunAsUser == nil {
+			// CRI wants a user with a group: the image's, as the kubelet sends.
+			resp, err := r.img.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: c.Image}})
+			if err != nil {
+				return nil, wrap("create container "+c.Name+": image status", c.Image, err)
+			}
+			if resp.Image == nil {
+				return nil, fmt.Errorf("cri: create container %s: image %s: %w", c.Name, c.Image, kubelet.ErrNotFound)
+			}
+			switch {
+			case resp.Image.Uid != nil:
+				out.RunAsUser = &runtimeapi.Int64Value{Value: resp.Image.Uid.Value}
+			case resp.Image.Username != "":
+				out.RunAsUsername = resp.Image.Username
+			default:
+				out.RunAsUser = &runtimeapi.Int64Value{Value: 0}
+			}
+		}
+	}
+	return out, nil
 }
 
 // StartContainer implements kubelet.Containers.
@@ -613,5 +671,14 @@ func (r *Runtime) RemoveImage(ctx context.Context, ref string) error {
 }
 
 func image(i *runtimeapi.Image) kubelet.Image {
-	return kubelet.Image{ID: i.Id, Names: append(append([]string(nil), i.RepoTags...), i.RepoDigests...), Size: i.Size}
+	out := kubelet.Image{ID: i.Id, Names: append(append([]string(nil), i.RepoTags...), i.RepoDigests...), Size: i.Size}
+	// CRI reports the user part of the image's USER only: a numeric uid or a
+	// name, never the group.
+	switch {
+	case i.Uid != nil:
+		out.User = strconv.FormatInt(i.Uid.Value, 10)
+	case i.Username != "":
+		out.User = i.Username
+	}
+	return out
 }

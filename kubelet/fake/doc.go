@@ -7,6 +7,13 @@
 // of minutes run in microseconds. State changes are timers, not goroutines, so
 // one process can hold thousands of pods (for simulating many nodes).
 //
+// Nothing runs, so a security context or a resolver configuration is not
+// enforced; it is recorded as given: SandboxConfig and ContainerConfig return
+// what a sandbox or container was created with, for tests to check what the
+// agent asked for. Image users (Image.User, what runAsNonRoot is checked
+// against) come from Options.ImageUsers or SetImageUser; and, like CRI
+// runtimes, a privileged container needs a privileged sandbox.
+//
 // It passes the same behavioural suite as the CRI runtime (kubelet/runtimetest),
 // less the tests of real networks and cgroups.
 //
@@ -21,4 +28,5 @@
 //	_ = rt.StartContainer(ctx, id)
 //	clock.Advance(3 * time.Second)
 //	st, _ := rt.ContainerStatus(ctx, id) // Exited, code 1, reason Error
+//	cfg, _ := rt.ContainerConfig(id)      // cfg.Security as the agent set it
 package fake

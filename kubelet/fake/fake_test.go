@@ -223,3 +223,60 @@ func BenchmarkPodStart(b *testing.B) {
 		}
 	}
 }
+
+func TestRecordsSecurityDNSAndImageUser(t *testing.T) {
+	ctx := context.Background()
+	rt := fake.New(fake.Options{Images: []string{image, "app:v1"}, ImageUsers: map[string]string{"app:v1": "1000:1000", "late:v1": "nobody"}})
+	img, err := rt.ImageStatus(ctx, "app:v1")
+	require.NoError(t, err)
+	assert.Equal(t, "1000:1000", img.User)
+	img, err = rt.ImageStatus(ctx, image)
+	require.NoError(t, err)
+	assert.Empty(t, img.User, "unlisted images run as root")
+	_, err = rt.PullImage(ctx, "late:v1")
+	require.NoError(t, err)
+	img, err = rt.ImageStatus(ctx, "late:v1")
+	require.NoError(t, err)
+	assert.Equal(t, "nobody", img.User)
+	rt.SetImageUser(image, "65534")
+	img, err = rt.ImageStatus(ctx, image)
+	require.NoError(t, err)
+	assert.Equal(t, "65534", img.User)
+
+	dns := kubelet.DNSConfig{Servers: []string{"10.96.0.10"}, Searches: []string{"ns.svc.cluster.local"}, Options: []string{"ndots:5"}}
+	sb, err := rt.RunPodSandbox(ctx, kubelet.SandboxConfig{Name: "p", Namespace: "ns", UID: "u", Hostname: "h", DNS: dns})
+	require.NoError(t, err)
+	cfg, err := rt.SandboxConfig(sb.ID)
+	require.NoError(t, err)
+	assert.Equal(t, dns, cfg.DNS)
+	assert.Equal(t, "h", cfg.Hostname)
+	cfg.DNS.Servers[0] = "changed"
+	cfg, _ = rt.SandboxConfig(sb.ID)
+	assert.Equal(t, "10.96.0.10", cfg.DNS.Servers[0], "callers get copies")
+
+	uid := int64(1000)
+	sec := kubelet.SecurityContext{RunAsUser: &uid, SupplementalGroups: []int64{2000}, CapDrop: []string{"ALL"}, CapAdd: []string{"NET_BIND_SERVICE"}, ReadOnlyRootFilesystem: true, NoNewPrivileges: true}
+	id, err := rt.CreateContainer(ctx, sb.ID, kubelet.ContainerConfig{Name: "c", Image: "app:v1", Security: sec})
+	require.NoError(t, err)
+	got, err := rt.ContainerConfig(id)
+	require.NoError(t, err)
+	assert.Equal(t, sec, got.Security)
+	*got.Security.RunAsUser = 0
+	got, _ = rt.ContainerConfig(id)
+	assert.Equal(t, int64(1000), *got.Security.RunAsUser, "callers get copies")
+
+	// Privilege is decided for the whole pod, as CRI runtimes do.
+	_, err = rt.CreateContainer(ctx, sb.ID, kubelet.ContainerConfig{Name: "priv", Image: image, Security: kubelet.SecurityContext{Privileged: true}})
+	assert.ErrorIs(t, err, kubelet.ErrInvalid)
+	psb, err := rt.RunPodSandbox(ctx, kubelet.SandboxConfig{Name: "p2", Namespace: "ns", UID: "u2", Privileged: true})
+	require.NoError(t, err)
+	_, err = rt.CreateContainer(ctx, psb.ID, kubelet.ContainerConfig{Name: "priv", Image: image, Security: kubelet.SecurityContext{Privileged: true}})
+	assert.NoError(t, err)
+
+	_, err = rt.CreateContainer(ctx, sb.ID, kubelet.ContainerConfig{Name: "bad", Image: image, Security: kubelet.SecurityContext{CapAdd: []string{"CAP_NET_ADMIN"}}})
+	assert.ErrorIs(t, err, kubelet.ErrInvalid)
+	_, err = rt.RunPodSandbox(ctx, kubelet.SandboxConfig{Name: "p3", Namespace: "ns", UID: "u3", DNS: kubelet.DNSConfig{Servers: []string{"x"}}})
+	assert.ErrorIs(t, err, kubelet.ErrInvalid)
+	_, err = rt.ContainerConfig("absent")
+	assert.ErrorIs(t, err, kubelet.ErrNotFound)
+}

@@ -67,6 +67,10 @@ type Options struct {
 	Images []string
 	// Pull, if set, decides whether a pull of ref succeeds.
 	Pull func(ref string) error
+	// ImageUsers sets the configured user (Image.User) of images by name, as
+	// their image config would: "1000", "1000:1000", "nobody". Images not
+	// listed run as root (""). SetImageUser changes it later.
+	ImageUsers map[string]string
 }
 
 // Runtime is a simulated kubelet.Runtime: real state kept in memory, processes
@@ -86,6 +90,7 @@ type Runtime struct {
 	containerNames map[containerName]string
 	images         map[string]*kubelet.Image // by ID
 	imageNames     map[string]string         // name -> ID
+	imageUsers     map[string]string         // name -> Image.User
 	byName         map[string]Behavior       // container name -> behavior
 	byImage        map[string]Behavior       // image name -> behavior
 	freeIPs        []netip.Addr
@@ -105,12 +110,13 @@ type containerName struct {
 }
 
 type sandbox struct {
-	cfg    kubelet.SandboxConfig
+	cfg    kubelet.SandboxConfig // as created, DNS included
 	status kubelet.SandboxStatus
 	ip     netip.Addr
 }
 
 type container struct {
+	cfg      kubelet.ContainerConfig // as created, security context included
 	status   kubelet.ContainerStatus
 	behavior Behavior
 	timer    Timer
@@ -130,10 +136,13 @@ func New(o Options) *Runtime {
 		clock: o.Clock, cidr: o.PodCIDR.Masked(), pull: o.Pull,
 		sandboxes: map[string]*sandbox{}, containers: map[string]*container{},
 		sandboxNames: map[sandboxName]string{}, containerNames: map[containerName]string{},
-		images: map[string]*kubelet.Image{}, imageNames: map[string]string{},
+		images: map[string]*kubelet.Image{}, imageNames: map[string]string{}, imageUsers: map[string]string{},
 		byName: map[string]Behavior{}, byImage: map[string]Behavior{},
 	}
 	r.nextIP = r.cidr.Addr().Next().Next() // .1 is the gateway
+	for n, u := range o.ImageUsers {
+		r.imageUsers[n] = u
+	}
 	for _, n := range o.Images {
 		r.addImage(n)
 	}
@@ -197,7 +206,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, c kubelet.SandboxConfig) (k
 	}
 	labels[kubelet.LabelPodName], labels[kubelet.LabelPodNamespace], labels[kubelet.LabelPodUID] = c.Name, c.Namespace, c.UID
 	id := r.newID()
-	sb := &sandbox{cfg: c, ip: ip, status: kubelet.SandboxStatus{
+	sb := &sandbox{cfg: cloneSandboxConfig(c), ip: ip, status: kubelet.SandboxStatus{
 		ID: id, Name: c.Name, Namespace: c.Namespace, UID: c.UID, Attempt: c.Attempt,
 		State: kubelet.SandboxReady, IP: ip.String(), CreatedAt: r.clock.Now(),
 		Labels: labels, Annotations: maps(c.Annotations),
@@ -292,6 +301,10 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, c kubel
 	if sb.status.State != kubelet.SandboxReady {
 		return "", fmt.Errorf("%w: fake: create container %s: sandbox %s is not ready", kubelet.ErrInvalid, c.Name, sandboxID)
 	}
+	if c.Security.Privileged && !sb.cfg.Privileged {
+		// As CRI runtimes do: privilege is decided for the whole pod.
+		return "", fmt.Errorf("%w: fake: create container %s: privileged container in sandbox %s that is not privileged", kubelet.ErrInvalid, c.Name, sandboxID)
+	}
 	imageID, ok := r.resolveImage(c.Image)
 	if !ok {
 		return "", fmt.Errorf("fake: create container %s: image %s: %w", c.Name, c.Image, kubelet.ErrNotFound)
@@ -312,7 +325,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, c kubel
 	for _, k := range []string{kubelet.LabelPodName, kubelet.LabelPodNamespace, kubelet.LabelPodUID} {
 		labels[k] = sb.status.Labels[k]
 	}
-	ct := &container{behavior: b, exited: make(chan struct{})}
+	ct := &container{cfg: cloneContainerConfig(c), behavior: b, exited: make(chan struct{})}
 	if c.LogPath != "" && sb.cfg.LogDirectory != "" {
 		ct.logPath = filepath.Join(sb.cfg.LogDirectory, c.LogPath)
 	}
@@ -538,7 +551,7 @@ func (r *Runtime) addImage(name string) kubelet.Image {
 	id := imageID(name)
 	img, ok := r.images[id]
 	if !ok {
-		img = &kubelet.Image{ID: id, Names: []string{name}, Size: 1 << 20}
+		img = &kubelet.Image{ID: id, Names: []string{name}, Size: 1 << 20, User: r.imageUsers[name]}
 		r.images[id] = img
 	}
 	r.imageNames[name] = id
@@ -625,7 +638,67 @@ func (r *Runtime) RemoveImage(ctx context.Context, ref string) error {
 	return nil
 }
 
+// SetImageUser sets the configured user of the image named name (see
+// Options.ImageUsers), present or pulled later.
+func (r *Runtime) SetImageUser(name, user string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.imageUsers[name] = user
+	if id, ok := r.imageNames[name]; ok {
+		r.images[id].User = user
+	}
+}
+
+// SandboxConfig returns the config the sandbox id was created with (its DNS,
+// hostname, privilege): what a real runtime would have applied.
+func (r *Runtime) SandboxConfig(id string) (kubelet.SandboxConfig, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sb, ok := r.sandboxes[id]
+	if !ok {
+		return kubelet.SandboxConfig{}, fmt.Errorf("fake: sandbox config %s: %w", id, kubelet.ErrNotFound)
+	}
+	return cloneSandboxConfig(sb.cfg), nil
+}
+
+// ContainerConfig returns the config the container id was created with (its
+// security context, mounts, environment): what a real runtime would have
+// applied.
+func (r *Runtime) ContainerConfig(id string) (kubelet.ContainerConfig, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ct, ok := r.containers[id]
+	if !ok {
+		return kubelet.ContainerConfig{}, fmt.Errorf("fake: container config %s: %w", id, kubelet.ErrNotFound)
+	}
+	return cloneContainerConfig(ct.cfg), nil
+}
+
 // --- copies: callers never share the runtime's maps.
+
+func cloneSandboxConfig(c kubelet.SandboxConfig) kubelet.SandboxConfig {
+	c.Labels, c.Annotations = maps(c.Labels), maps(c.Annotations)
+	c.DNS = kubelet.DNSConfig{Servers: slices.Clone(c.DNS.Servers), Searches: slices.Clone(c.DNS.Searches), Options: slices.Clone(c.DNS.Options)}
+	return c
+}
+
+func cloneContainerConfig(c kubelet.ContainerConfig) kubelet.ContainerConfig {
+	c.Labels, c.Annotations = maps(c.Labels), maps(c.Annotations)
+	c.Command, c.Args = slices.Clone(c.Command), slices.Clone(c.Args)
+	c.Env, c.Mounts = slices.Clone(c.Env), slices.Clone(c.Mounts)
+	sec := &c.Security
+	if sec.RunAsUser != nil {
+		v := *sec.RunAsUser
+		sec.RunAsUser = &v
+	}
+	if sec.RunAsGroup != nil {
+		v := *sec.RunAsGroup
+		sec.RunAsGroup = &v
+	}
+	sec.SupplementalGroups = slices.Clone(sec.SupplementalGroups)
+	sec.CapAdd, sec.CapDrop = slices.Clone(sec.CapAdd), slices.Clone(sec.CapDrop)
+	return c
+}
 
 func maps(m map[string]string) map[string]string {
 	if m == nil {

@@ -41,6 +41,11 @@ type Harness struct {
 	// Reconnect returns a new client of the same runtime (an agent that
 	// restarted) and how to close it.
 	Reconnect func(ctx context.Context) (kubelet.Runtime, func(), error)
+	// PodSecurity says the runtime applies SandboxConfig.DNS and Privileged
+	// and ContainerConfig.Security, and reports Image.User: the real cases of
+	// security.go (Security*, DNSConfigResolvConf, ImageUser) run only then,
+	// so that a runtime can adopt them when it implements them.
+	PodSecurity bool
 }
 
 // Run runs every test of the suite against h.
@@ -59,6 +64,17 @@ func Run(t *testing.T, h Harness) {
 	t.Run("HostReachesPod", s.hostReachesPod)
 	t.Run("LocalhostWithinPod", s.localhostWithinPod)
 	t.Run("CgroupLimits", s.cgroupLimits)
+	// Pod DNS, security contexts and image users (see security.go).
+	t.Run("SecurityContextValidation", s.securityContextValidation)
+	t.Run("SecurityRunAsUserAndGroups", s.securityRunAsUserAndGroups)
+	t.Run("SecurityRunAsGroupKeepsImageUser", s.securityRunAsGroupKeepsImageUser)
+	t.Run("SecurityReadOnlyRootFilesystem", s.securityReadOnlyRootFilesystem)
+	t.Run("SecurityCapabilities", s.securityCapabilities)
+	t.Run("SecurityNoNewPrivileges", s.securityNoNewPrivileges)
+	t.Run("SecurityPrivileged", s.securityPrivileged)
+	t.Run("DNSConfigResolvConf", s.dnsConfigResolvConf)
+	t.Run("EtcHostsMount", s.etcHostsMount)
+	t.Run("ImageUser", s.imageUser)
 }
 
 type suite struct {
@@ -87,12 +103,21 @@ func ctxFor(t *testing.T) context.Context {
 // pod runs a sandbox for the test and removes it at the end.
 func (s *suite) pod(t *testing.T, ctx context.Context) kubelet.SandboxStatus {
 	t.Helper()
+	return s.podWith(t, ctx, nil)
+}
+
+// podWith is pod with the config changed by edit first.
+func (s *suite) podWith(t *testing.T, ctx context.Context, edit func(*kubelet.SandboxConfig)) kubelet.SandboxStatus {
+	t.Helper()
 	n := s.seq.Add(1)
 	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
 	cfg := kubelet.SandboxConfig{
 		Name: name, Namespace: "suite", UID: fmt.Sprintf("uid-%d-%d", os.Getpid(), n),
 		LogDirectory: s.h.LogDir, CgroupParent: s.h.CgroupParent,
 		Labels: map[string]string{"suite-test": fmt.Sprint(n)},
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	sb, err := s.h.Runtime.RunPodSandbox(ctx, cfg)
 	require.NoError(t, err)

@@ -24,6 +24,8 @@ type Image struct {
 	Entrypoint []string
 	Cmd        []string
 	Env        []string
+	// User is the image's USER ("1000", "1000:1000", "nobody"); empty is root.
+	User string
 }
 
 // Layer is a gzip-compressed tar layer with its digests.
@@ -145,10 +147,14 @@ func WriteOCIArchive(w io.Writer, layer Layer, images ...Image) error {
 		if len(env) == 0 {
 			env = []string{"PATH=/bin"}
 		}
+		config := map[string]any{"Env": env, "Entrypoint": img.Entrypoint, "Cmd": img.Cmd, "WorkingDir": "/"}
+		if img.User != "" {
+			config["User"] = img.User
+		}
 		cfg, err := json.Marshal(map[string]any{
 			"architecture": "amd64",
 			"os":           "linux",
-			"config":       map[string]any{"Env": env, "Entrypoint": img.Entrypoint, "Cmd": img.Cmd, "WorkingDir": "/"},
+			"config":       config,
 			"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{layer.DiffID}},
 		})
 		if err != nil {
