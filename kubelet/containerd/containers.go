@@ -42,6 +42,10 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg kub
 	if sb.Labels[keyState] != stateReady {
 		return "", fmt.Errorf("%w: create container %q: sandbox %s is not ready", kubelet.ErrInvalid, cfg.Name, sandboxID)
 	}
+	if cfg.Security.Privileged && sb.Labels[keyPrivileged] != "true" {
+		// As CRI: only a sandbox created privileged holds privileged containers.
+		return "", fmt.Errorf("%w: create container %q: privileged, but sandbox %s is not", kubelet.ErrInvalid, cfg.Name, sandboxID)
+	}
 	ctx = r.nsCtx(ctx)
 	img, err := r.resolveImage(ctx, cfg.Image)
 	if err != nil {

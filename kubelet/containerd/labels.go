@@ -23,6 +23,7 @@ const (
 	keyIP            = keyPrefix + "ip"
 	keyNetns         = keyPrefix + "netns"
 	keyPodDir        = keyPrefix + "pod-dir"
+	keyPrivileged    = keyPrefix + "privileged"
 	keyHostname      = keyPrefix + "hostname"
 	keyLogDirectory  = keyPrefix + "log-directory"
 	keyCgroupParent  = keyPrefix + "cgroup-parent"

@@ -59,6 +59,7 @@ func TestRuntimeSuite(t *testing.T) {
 				CgroupParent: env.CgroupParent,
 				LogDir:       filepath.Join(env.LogDir, tc.name),
 				Real:         true,
+				PodSecurity:  true,
 				Reconnect: func(ctx context.Context) (kubelet.Runtime, func(), error) {
 					rt2, err := containerdtest.Dial(ctx, env, containerd.Options{PoolSize: -1})
 					if err != nil {

@@ -57,6 +57,9 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg kubelet.SandboxConfig) 
 	if cfg.CgroupParent != "" {
 		labels[keyCgroupParent] = cfg.CgroupParent
 	}
+	if cfg.Privileged {
+		labels[keyPrivileged] = "true"
+	}
 	user := map[string]string{}
 	for k, v := range cfg.Labels {
 		user[k] = v

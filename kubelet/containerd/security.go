@@ -53,41 +53,30 @@ func (r *Runtime) securityOpts(ctx context.Context, img imageInfo, cfg kubelet.C
 	return opts, nil
 }
 
-// validateSecurity names the first field the runtime cannot apply.
+// validateSecurity checks what kubelet.SecurityContext.Validate leaves to the
+// runtime: runc takes user and group IDs up to MaxInt32 only.
 func validateSecurity(name string, sc kubelet.SecurityContext) error {
-	id := func(field string, v *int64) error {
-		if v != nil && (*v < 0 || *v > math.MaxInt32) {
-			return fmt.Errorf("%w: container %q: security.%s %d is out of range [0, %d]", kubelet.ErrInvalid, name, field, *v, math.MaxInt32)
-		}
-		return nil
+	ids := []struct {
+		field string
+		v     *int64
+	}{{"runAsUser", sc.RunAsUser}, {"runAsGroup", sc.RunAsGroup}}
+	for i := range sc.SupplementalGroups {
+		ids = append(ids, struct {
+			field string
+			v     *int64
+		}{fmt.Sprintf("supplementalGroups[%d]", i), &sc.SupplementalGroups[i]})
 	}
-	if err := id("runAsUser", sc.RunAsUser); err != nil {
-		return err
-	}
-	if err := id("runAsGroup", sc.RunAsGroup); err != nil {
-		return err
-	}
-	for i, g := range sc.SupplementalGroups {
-		if err := id(fmt.Sprintf("supplementalGroups[%d]", i), &g); err != nil {
-			return err
-		}
-	}
-	for field, caps := range map[string][]string{"capAdd": sc.CapAdd, "capDrop": sc.CapDrop} {
-		for i, c := range caps {
-			if strings.EqualFold(c, "ALL") {
-				continue
-			}
-			if !slices.Contains(cap.Known(), capName(c)) {
-				return fmt.Errorf("%w: container %q: security.%s[%d]: unknown capability %q", kubelet.ErrInvalid, name, field, i, c)
-			}
+	for _, id := range ids {
+		if id.v != nil && (*id.v < 0 || *id.v > math.MaxInt32) {
+			return fmt.Errorf("%w: container %q: security.%s %d is out of range [0, %d]", kubelet.ErrInvalid, name, id.field, *id.v, math.MaxInt32)
 		}
 	}
 	return nil
 }
 
-// capName maps a Kubernetes capability name ("net_admin") to the OCI one
+// capName maps a Kubernetes capability name ("NET_ADMIN") to the OCI one
 // ("CAP_NET_ADMIN").
-func capName(c string) string { return "CAP_" + strings.ToUpper(c) }
+func capName(c string) string { return "CAP_" + c }
 
 // capabilityOpts applies CapAdd and CapDrop to the default set as CRI does:
 // "ALL" first (add all, then drop all), then the single names.
@@ -95,14 +84,18 @@ func capabilityOpts(sc kubelet.SecurityContext) []oci.SpecOpts {
 	var opts []oci.SpecOpts
 	var add, drop []string
 	for _, c := range sc.CapAdd {
-		if strings.EqualFold(c, "ALL") {
-			opts = append(opts, oci.WithCapabilities(cap.Known()))
+		if c == "ALL" {
+			// As CRI: every capability this process holds (a machine's
+			// bounding set may lack some, which runc could not grant).
+			if all, err := cap.Current(); err == nil {
+				opts = append(opts, oci.WithCapabilities(all))
+			}
 			continue
 		}
 		add = append(add, capName(c))
 	}
 	for _, c := range sc.CapDrop {
-		if strings.EqualFold(c, "ALL") {
+		if c == "ALL" {
 			opts = append(opts, oci.WithCapabilities(nil))
 			continue
 		}

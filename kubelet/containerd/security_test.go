@@ -129,6 +129,10 @@ func TestContainerUser(t *testing.T) {
 			Security: kubelet.SecurityContext{RunAsUser: i64(-1)}})
 		require.ErrorIs(t, err, kubelet.ErrInvalid)
 		assert.Contains(t, err.Error(), "runAsUser")
+		_, err = rt.CreateContainer(ctx, sb.ID, kubelet.ContainerConfig{Name: "big", Image: critest.BusyboxImage, Command: []string{"true"},
+			Security: kubelet.SecurityContext{SupplementalGroups: []int64{1, 1 << 31}}})
+		require.ErrorIs(t, err, kubelet.ErrInvalid)
+		assert.Contains(t, err.Error(), "supplementalGroups[1]")
 	})
 }
 
@@ -163,7 +167,7 @@ func TestContainerSecurity(t *testing.T) {
 	assert.NotEqual(t, "0", sh(t, ctx, rt, def, `test -e /dev/kmsg; echo $?`), "no host devices")
 
 	t.Run("caps", func(t *testing.T) {
-		id := sleeper(t, ctx, rt, sb.ID, kubelet.ContainerConfig{Name: "caps", Security: kubelet.SecurityContext{CapAdd: []string{"NET_ADMIN", "sys_admin"}, CapDrop: []string{"CHOWN"}}})
+		id := sleeper(t, ctx, rt, sb.ID, kubelet.ContainerConfig{Name: "caps", Security: kubelet.SecurityContext{CapAdd: []string{"NET_ADMIN", "SYS_ADMIN"}, CapDrop: []string{"CHOWN"}}})
 		assert.Equal(t, (defCaps|capNetAdmin|capSysAdmin)&^capChown, capMask(t, ctx, rt, id, "CapEff"))
 		assert.Equal(t, (defCaps|capNetAdmin|capSysAdmin)&^capChown, capMask(t, ctx, rt, id, "CapBnd"))
 	})
@@ -177,18 +181,19 @@ func TestContainerSecurity(t *testing.T) {
 		require.ErrorIs(t, err, kubelet.ErrInvalid)
 		assert.Contains(t, err.Error(), "capAdd[1]")
 	})
+	t.Run("add all", func(t *testing.T) {
+		id := sleeper(t, ctx, rt, sb.ID, kubelet.ContainerConfig{Name: "addall", Security: kubelet.SecurityContext{CapAdd: []string{"ALL"}, CapDrop: []string{"NET_ADMIN"}}})
+		assert.Equal(t, hostBounding(t)&^capNetAdmin, capMask(t, ctx, rt, id, "CapEff"))
+	})
+	t.Run("privileged needs a privileged sandbox", func(t *testing.T) {
+		_, err := rt.CreateContainer(ctx, sb.ID, kubelet.ContainerConfig{Name: "priv", Image: critest.BusyboxImage, Command: []string{"true"},
+			Security: kubelet.SecurityContext{Privileged: true}})
+		require.ErrorIs(t, err, kubelet.ErrInvalid)
+	})
 	t.Run("privileged", func(t *testing.T) {
-		id := sleeper(t, ctx, rt, sb.ID, kubelet.ContainerConfig{Name: "priv", Security: kubelet.SecurityContext{Privileged: true}})
-		host, err := os.ReadFile("/proc/self/status")
-		require.NoError(t, err)
-		var hostBnd uint64
-		for _, l := range strings.Split(string(host), "\n") {
-			if v, ok := strings.CutPrefix(l, "CapBnd:"); ok {
-				hostBnd, err = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-				require.NoError(t, err)
-			}
-		}
-		assert.Equal(t, hostBnd, capMask(t, ctx, rt, id, "CapEff"), "every capability of the bounding set")
+		psb := podFor(t, ctx, rt, kubelet.SandboxConfig{Name: "privileged", Privileged: true})
+		id := sleeper(t, ctx, rt, psb.ID, kubelet.ContainerConfig{Name: "priv", Security: kubelet.SecurityContext{Privileged: true}})
+		assert.Equal(t, hostBounding(t), capMask(t, ctx, rt, id, "CapEff"), "every capability of the bounding set")
 		assert.Empty(t, sh(t, ctx, rt, id, `grep ' /proc/timer_list ' /proc/mounts || true`), "no masked paths")
 		if _, err := os.Stat("/dev/kmsg"); err == nil {
 			assert.Equal(t, "0", sh(t, ctx, rt, id, `test -e /dev/kmsg; echo $?`), "host devices")
@@ -203,4 +208,20 @@ func TestContainerSecurity(t *testing.T) {
 		assert.Contains(t, string(res.Stderr), "Read-only file system")
 		assert.Equal(t, "1", sh(t, ctx, rt, id, `grep '^NoNewPrivs:' /proc/1/status | awk '{print $2}'`))
 	})
+}
+
+// hostBounding is this process's capability bounding set.
+func hostBounding(t *testing.T) uint64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	require.NoError(t, err)
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "CapBnd:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	t.Fatal("no CapBnd in /proc/self/status")
+	return 0
 }
