@@ -72,6 +72,10 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg kub
 	if img.config.StopSignal != "" {
 		labels[keyStopSignal] = img.config.StopSignal
 	}
+	if spec.Linux != nil && spec.Linux.CgroupsPath != "" {
+		// Where a Runtime that missed the OOM event finds the kill (oomFromCgroup).
+		labels[keyCgroup] = spec.Linux.CgroupsPath
+	}
 	user := map[string]string{}
 	for k, v := range cfg.Labels {
 		user[k] = v
@@ -412,6 +416,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 	delete(r.started, id)
 	delete(r.oom, id)
 	delete(r.exitsSeen, id)
+	delete(r.oomCgroup, id)
 	r.mu.Unlock()
 	if tl != nil {
 		tl.finish(2 * time.Second)
@@ -435,7 +440,7 @@ func (r *Runtime) ContainerStatus(ctx context.Context, id string) (kubelet.Conta
 		return kubelet.ContainerStatus{}, err
 	}
 	st := r.containerStatus(rec, p)
-	if st.State == kubelet.ContainerExited && st.Reason == kubelet.ReasonError && st.ExitCode == 137 {
+	if st.State == kubelet.ContainerExited && st.Reason == kubelet.ReasonError && st.ExitCode == 137 && !r.hasOOMVerdict(id) {
 		// A kill by the OOM killer: its event may trail the exit a little.
 		st.Reason = r.awaitOOM(ctx, id)
 	}
@@ -455,6 +460,7 @@ func (r *Runtime) containerStatus(rec containers.Container, p *tasktypes.Process
 		st.StartedAt = r.started[rec.ID]
 	}
 	oom := r.oom[rec.ID] || l[keyOOM] == "true"
+	verdict, checked := r.oomCgroup[rec.ID]
 	r.mu.Unlock()
 	if p == nil {
 		return st
@@ -469,6 +475,15 @@ func (r *Runtime) containerStatus(rec containers.Container, p *tasktypes.Process
 		st.ExitCode = int32(p.ExitStatus)
 		if p.ExitedAt != nil {
 			st.FinishedAt = p.ExitedAt.AsTime()
+		}
+		if !oom && st.ExitCode == 137 {
+			// Killed, maybe by the OOM killer while no Runtime watched the
+			// events: the container's memory cgroup counts its OOM kills.
+			if checked {
+				oom = verdict
+			} else {
+				oom = r.oomFromCgroup(rec.ID, l[keyCgroup])
+			}
 		}
 		switch {
 		case oom:

@@ -2,6 +2,10 @@ package containerd
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/containerd/containerd/api/events"
@@ -103,4 +107,56 @@ func (r *Runtime) awaitOOM(ctx context.Context, id string) string {
 		return kubelet.ReasonOOMKilled
 	}
 	return kubelet.ReasonError
+}
+
+// oomFromCgroup reads the OOM kill counter of an exited container's memory
+// cgroup, which stays until its task is deleted: cgroup v1's
+// memory.oom_control, or v2's memory.events (unified or hybrid mount). A
+// readable counter is a verdict, kept; an unreadable one (no cgroup path, the
+// cgroup gone) leaves the decision to the events.
+func (r *Runtime) oomFromCgroup(id, cgroupPath string) bool {
+	if cgroupPath == "" || !filepath.IsAbs(cgroupPath) {
+		return false
+	}
+	for _, f := range []string{
+		filepath.Join("/sys/fs/cgroup/memory", cgroupPath, "memory.oom_control"),
+		filepath.Join("/sys/fs/cgroup", cgroupPath, "memory.events"),
+		filepath.Join("/sys/fs/cgroup/unified", cgroupPath, "memory.events"),
+	} {
+		n, ok := readOOMKills(f)
+		if !ok {
+			continue
+		}
+		r.mu.Lock()
+		r.oomCgroup[id] = n > 0
+		if n > 0 {
+			r.oom[id] = true
+		}
+		r.mu.Unlock()
+		return n > 0
+	}
+	return false
+}
+
+// readOOMKills returns the "oom_kill N" counter of a cgroup file.
+func readOOMKills(path string) (int, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "oom_kill "); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// hasOOMVerdict reports whether the container's cgroup decided its OOM kill.
+func (r *Runtime) hasOOMVerdict(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.oomCgroup[id]
+	return ok
 }

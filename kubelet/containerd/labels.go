@@ -34,6 +34,7 @@ const (
 	keyLogPath       = keyPrefix + "log-path"
 	keyStarted       = keyPrefix + "started"
 	keyOOM           = keyPrefix + "oom"
+	keyCgroup        = keyPrefix + "cgroup"
 	userLabelPrefix  = "label/"
 	annotationPrefix = "annotation/"
 

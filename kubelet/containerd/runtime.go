@@ -105,6 +105,7 @@ type Runtime struct {
 	userDBs   map[string]userDB    // by image ID, read when a user name must be resolved
 	logs      map[string]*taskLog  // running log copiers by container ID
 	oom       map[string]bool      // containers an OOM event was seen for
+	oomCgroup map[string]bool      // exited containers' OOM verdict from their cgroup
 	exitsSeen map[string]chan struct{}
 	created   map[string]createdContainer // containers created here, until started
 	started   map[string]time.Time        // start times not yet in the labels
@@ -150,7 +151,7 @@ func Dial(ctx context.Context, address string, network Network, o Options) (_ *R
 		owner:    fmt.Sprintf("%d-%s", os.Getpid(), randomID()[:8]),
 		warmShim: !o.ColdShim, holderCgroup: o.CgroupParent, hostResolvConf: o.HostResolvConf,
 		ctx: rctx, cancel: cancel,
-		images: map[string]imageInfo{}, userDBs: map[string]userDB{}, logs: map[string]*taskLog{}, oom: map[string]bool{}, exitsSeen: map[string]chan struct{}{},
+		images: map[string]imageInfo{}, userDBs: map[string]userDB{}, logs: map[string]*taskLog{}, oom: map[string]bool{}, oomCgroup: map[string]bool{}, exitsSeen: map[string]chan struct{}{},
 		created: map[string]createdContainer{}, started: map[string]time.Time{},
 	}
 	if o.RuncRoot != "" {
