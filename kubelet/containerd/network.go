@@ -21,6 +21,8 @@ import (
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/typeurl/v2"
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
+	"github.com/containernetworking/cni/pkg/version"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -47,7 +49,10 @@ func newCNINetwork(n Network, cacheDir string) (*cniNetwork, error) {
 	if len(dirs) == 0 {
 		dirs = []string{"/usr/lib/cni", "/opt/cni/bin"}
 	}
-	return &cniNetwork{cni: libcni.NewCNIConfigWithCacheDir(dirs, cacheDir, nil), list: list}, nil
+	// An explicit exec: libcni sets its default lazily, a data race between
+	// the pool's provisioning and an on-demand one.
+	exec := &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: os.Stderr}, PluginDecoder: version.PluginDecoder{}}
+	return &cniNetwork{cni: libcni.NewCNIConfigWithCacheDir(dirs, cacheDir, exec), list: list}, nil
 }
 
 func (n *cniNetwork) runtimeConf(id, netns string) *libcni.RuntimeConf {
