@@ -68,11 +68,11 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg kubelet.SandboxConfig) 
 	user[kubelet.LabelPodName], user[kubelet.LabelPodNamespace], user[kubelet.LabelPodUID] = cfg.Name, cfg.Namespace, cfg.UID
 	encodeUser(labels, user, cfg.Annotations)
 	rec := containers.Container{ID: s.id, Labels: labels}
-	err = writePodFiles(s.podDir, resolv, podHostname(cfg.Name, cfg.Hostname))
-	if err == nil {
-		_, err = r.c.ContainerService().Update(ctx, rec, "labels")
-		err = r.wrap("run pod sandbox", cfg.Namespace+"/"+cfg.Name, err)
-	}
+	// The files are written while the record's update is on the wire.
+	written := make(chan error, 1)
+	go func() { written <- writePodFiles(s.podDir, resolv, podHostname(cfg.Name, cfg.Hostname)) }()
+	_, err = r.c.ContainerService().Update(ctx, rec, "labels")
+	err = errors.Join(r.wrap("run pod sandbox", cfg.Namespace+"/"+cfg.Name, err), <-written)
 	if err != nil {
 		_ = r.removeWarmShim(context.WithoutCancel(ctx), s.id)
 		_ = r.teardownNetwork(context.WithoutCancel(ctx), s.id, s.netns)
