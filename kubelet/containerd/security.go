@@ -110,14 +110,29 @@ func capabilityOpts(sc kubelet.SecurityContext) []oci.SpecOpts {
 	return opts
 }
 
-// processUser resolves the process's user and groups: RunAsUser/RunAsGroup
-// over the image's USER ("uid", "uid:gid", "name", "name:group"), names and
-// primary groups from the image's /etc/passwd and /etc/group, plus the
-// groups that list the user and the SupplementalGroups. Root without a
-// group (the default) reads no file: it runs as 0:0 with no additional groups
-// from the image, which spares a mount of the image on the hot path.
-func (r *Runtime) processUser(ctx context.Context, img imageInfo, name string, sc kubelet.SecurityContext) (u specs.User, err error) {
-	userPart, groupPart, _ := strings.Cut(img.config.User, ":")
+// processUser resolves the process's user and groups (see resolveUser),
+// reading the image's user database only when resolveUser needs it.
+func (r *Runtime) processUser(ctx context.Context, img imageInfo, name string, sc kubelet.SecurityContext) (specs.User, error) {
+	u, err := resolveUser(img.config.User, sc, func() (userDB, error) { return r.userDB(ctx, img) })
+	if err != nil && !errors.Is(err, errUserDB) {
+		return u, fmt.Errorf("%w: container %q: %w", kubelet.ErrInvalid, name, err)
+	}
+	return u, err
+}
+
+// errUserDB marks a failure to read the image's user database (not the
+// caller's fault).
+var errUserDB = errors.New("containerd: image user database")
+
+// resolveUser resolves a process's user and groups as containerd's CRI
+// plugin does: RunAsUser/RunAsGroup over the image's USER ("uid", "uid:gid",
+// "name", "name:group"); names and the primary group of a uid from the image's
+// /etc/passwd and /etc/group; then the groups that list the user, and the
+// SupplementalGroups. loadDB is called only when a file must be read: root
+// without a group (the default) reads none and runs as 0:0 with no additional
+// groups from the image, which spares a mount of the image on the hot path.
+func resolveUser(imageUser string, sc kubelet.SecurityContext, loadDB func() (userDB, error)) (u specs.User, err error) {
+	userPart, groupPart, _ := strings.Cut(imageUser, ":")
 	if sc.RunAsUser != nil {
 		userPart, groupPart = strconv.FormatInt(*sc.RunAsUser, 10), ""
 	}
@@ -126,11 +141,10 @@ func (r *Runtime) processUser(ctx context.Context, img imageInfo, name string, s
 	}
 	uid, uidErr := parseID(userPart)
 	gid, gidErr := parseID(groupPart)
-	needDB := userPart != "" && (uidErr != nil || uid != 0) || groupPart != "" && gidErr != nil
 	var db userDB
-	if needDB {
-		if db, err = r.userDB(ctx, img); err != nil {
-			return u, err
+	if userPart != "" && (uidErr != nil || uid != 0) || groupPart != "" && gidErr != nil {
+		if db, err = loadDB(); err != nil {
+			return u, fmt.Errorf("%w: %w", errUserDB, err)
 		}
 	}
 	username := ""
@@ -146,21 +160,25 @@ func (r *Runtime) processUser(ctx context.Context, img imageInfo, name string, s
 	default:
 		e, ok := db.userByName(userPart)
 		if !ok {
-			return u, fmt.Errorf("%w: container %q: user %q is not in the image's /etc/passwd", kubelet.ErrInvalid, name, userPart)
+			return u, fmt.Errorf("user %q is not in the image's /etc/passwd", userPart)
 		}
 		uid, username = uint32(e.Uid), e.Name
 		if groupPart == "" {
 			gid, gidErr = uint32(e.Gid), nil
 		}
 	}
-	if groupPart != "" && gidErr != nil {
+	switch {
+	case groupPart != "" && gidErr != nil:
 		g, ok := db.groupByName(groupPart)
 		if !ok {
-			return u, fmt.Errorf("%w: container %q: group %q is not in the image's /etc/group", kubelet.ErrInvalid, name, groupPart)
+			return u, fmt.Errorf("group %q is not in the image's /etc/group", groupPart)
 		}
 		gid = uint32(g.Gid)
-	} else if groupPart == "" && gidErr != nil {
+	case gidErr != nil:
 		gid = 0
+	}
+	if uid > math.MaxInt32 || gid > math.MaxInt32 {
+		return u, fmt.Errorf("user %d:%d: runc takes IDs up to %d", uid, gid, math.MaxInt32)
 	}
 	u = specs.User{UID: uid, GID: gid}
 	if username != "" {
@@ -220,7 +238,9 @@ func (db userDB) memberOf(name string) []uint32 {
 	})
 	out := make([]uint32, 0, len(gs))
 	for _, g := range gs {
-		out = append(out, uint32(g.Gid))
+		if g.Gid >= 0 && g.Gid <= math.MaxInt32 {
+			out = append(out, uint32(g.Gid))
+		}
 	}
 	return out
 }
