@@ -26,16 +26,42 @@
 // container from containerd alone. Pool records carry their owner's PID: a
 // Runtime collects those of a process that is gone (a crash) when it dials.
 //
+// What a pod's containers share besides the network namespace is pinned the
+// same way, per pod and made with the pool's networks: an IPC namespace (a
+// bind-mounted nsfs file) and a tmpfs bind-mounted at /dev/shm (64 MiB), so
+// the pod's containers share SysV IPC, POSIX message queues and /dev/shm as
+// under a pause container; and a pod directory (Options.StateDir/pods/<id>)
+// with the pod's resolv.conf (SandboxConfig.DNS, or a copy of the host's) and
+// hostname, bind-mounted at /etc/resolv.conf and /etc/hostname (read-only
+// under a read-only root, as CRI does) unless a Mount of the container
+// targets them (the agent's /etc/hosts is such a Mount). RemovePodSandbox
+// releases them; Dial collects those a crash left without a record.
+//
+// Containers follow the CRI plugin's spec: no /run tmpfs; the user from
+// RunAsUser/RunAsGroup or the image's USER ("uid", "uid:gid", names resolved
+// from the image's /etc/passwd and /etc/group, read once per image from a
+// read-only view, and never for root, the default); supplemental groups;
+// capabilities from containerd's default set with CapAdd/CapDrop ("ALL"
+// included); Privileged (every capability of the bounding set, the host's
+// devices, no masked or read-only paths; only in a privileged sandbox);
+// ReadOnlyRootFilesystem; no_new_privs only when asked (Kubernetes'
+// allowPrivilegeEscalation defaults to true). Image.User is the image
+// config's USER.
+//
 // Logs are written in the CRI format by this process from the task's FIFOs; a
 // Runtime that closes stops copying without removing the FIFOs (the shim keeps
 // them open, the container blocks only once the pipe buffer fills) and the next
 // Runtime resumes the copy. OOM kills come from containerd's /tasks/oom events,
-// recorded in memory and in the container's labels. A negative OOMScoreAdj is
-// refused (machines without CAP_SYS_RESOURCE cannot set one).
+// recorded in memory and in the container's labels; a kill that no Runtime
+// heard (the agent was down) is read from the container's memory cgroup
+// (memory.oom_control's, or memory.events', oom_kill counter), which stays
+// until the task is deleted. A negative OOMScoreAdj is refused (machines
+// without CAP_SYS_RESOURCE cannot set one).
 //
-// Not done here (the CRI plugin does them): /etc/hosts and /etc/resolv.conf
-// for the pod, the image's USER, a shared IPC namespace, TTY attach, seccomp
-// and AppArmor profiles.
+// Not done here (the CRI plugin does them): TTY attach, seccomp and AppArmor
+// profiles, SELinux labels, user namespaces, and
+// the additional groups of root from the image's /etc/group when the user is
+// root by number or by default (CRI mounts the image on every create for them).
 //
 // # Usage
 //
