@@ -35,8 +35,20 @@ func (s *suite) runSleeper(t *testing.T, ctx context.Context, sb kubelet.Sandbox
 	id, err := s.h.Runtime.CreateContainer(ctx, sb.ID, cfg)
 	require.NoError(t, err)
 	require.NoError(t, s.h.Runtime.StartContainer(ctx, id))
-	s.waitRunning(t, ctx, id)
-	return id
+	// Not waitRunning: sleep installs no signal handler to wait for.
+	for {
+		st, err := s.h.Runtime.ContainerStatus(ctx, id)
+		require.NoError(t, err)
+		if st.State == kubelet.ContainerRunning {
+			return id
+		}
+		require.NotEqual(t, kubelet.ContainerExited, st.State, "container exited early: %+v", st)
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // sh runs script in the container and returns its trimmed stdout and stderr,
