@@ -122,6 +122,9 @@ type Agent struct {
 	hostIP  string
 	// startedAt is when Run began: containers started before it are adopted.
 	startedAt time.Time
+
+	resolvMu    sync.Mutex
+	resolvCache *resolvCache // the node's resolv.conf, parsed
 }
 
 // New returns an agent for node nodeName over store s and runtime rt.

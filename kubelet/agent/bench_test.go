@@ -183,7 +183,7 @@ func simulateNodes(b *testing.B, n int) {
 	cpu0, start := cpuTime(), time.Now()
 	for i := range n {
 		node := fmt.Sprintf("sim-%04d", i)
-		a, err := New(node, s, fake.New(fake.Options{Images: []string{"app:v1"}}), Options{Machine: m, RootDir: b.TempDir(), Workers: 1, Informers: shared})
+		a, err := New(node, s, fake.New(fake.Options{Images: []string{"app:v1"}}), Options{Machine: m, RootDir: b.TempDir(), Workers: 1, Informers: shared, ClusterDNS: []string{"10.96.0.10"}, ClusterDomain: "cluster.local"})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/kubelet"
@@ -61,22 +62,40 @@ func parseResolvConf(r io.Reader) (resolvConf, error) {
 	return out, nil
 }
 
-// hostResolvConf reads the node's resolv.conf (Options.ResolvConf).
+// hostResolvConf reads the node's resolv.conf (Options.ResolvConf), parsed
+// again only when its size or modification time changed.
 func (a *Agent) hostResolvConf() (resolvConf, error) {
 	path := a.opts.ResolvConf
 	if path == "" {
 		path = DefaultResolvConf
 	}
-	f, err := os.Open(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return resolvConf{}, fmt.Errorf("agent: host DNS: %w", err)
 	}
-	defer f.Close()
-	rc, err := parseResolvConf(f)
+	a.resolvMu.Lock()
+	defer a.resolvMu.Unlock()
+	if c := a.resolvCache; c != nil && c.path == path && c.size == fi.Size() && c.mtime.Equal(fi.ModTime()) {
+		return c.conf, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return resolvConf{}, fmt.Errorf("agent: host DNS: %w", err)
+	}
+	rc, err := parseResolvConf(bytes.NewReader(b))
 	if err != nil {
 		return resolvConf{}, fmt.Errorf("agent: host DNS: %s: %w", path, err)
 	}
+	a.resolvCache = &resolvCache{path: path, size: fi.Size(), mtime: fi.ModTime(), conf: rc}
 	return rc, nil
+}
+
+// resolvCache is the node's parsed resolv.conf and what identified it.
+type resolvCache struct {
+	path  string
+	size  int64
+	mtime time.Time
+	conf  resolvConf
 }
 
 // podEvent is an event to record about a pod.
@@ -253,7 +272,11 @@ func (a *Agent) ensureHostsFile(pod *core.Pod, st *podState) (string, error) {
 	hostname, domain := a.podHostname(pod)
 	want := hostsFile(st.ip, hostname, domain, pod.Spec.HostAliases)
 	path := filepath.Join(a.podDir(st.uid), "etc-hosts")
+	if bytes.Equal(st.hostsWritten, want) {
+		return path, nil
+	}
 	if have, err := os.ReadFile(path); err == nil && bytes.Equal(have, want) {
+		st.hostsWritten = want
 		return path, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -262,5 +285,6 @@ func (a *Agent) ensureHostsFile(pod *core.Pod, st *podState) (string, error) {
 	if err := os.WriteFile(path, want, 0o644); err != nil {
 		return "", fmt.Errorf("agent: hosts file: %w", err)
 	}
+	st.hostsWritten = want
 	return path, nil
 }

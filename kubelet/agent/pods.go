@@ -32,8 +32,10 @@ type podState struct {
 	done, stopped bool
 	// waitReason/waitMessage explain why containers cannot start (volumes, images).
 	waitReason, waitMessage string
-	// hostsFile is the pod's managed /etc/hosts ("" when none).
-	hostsFile string
+	// hostsFile is the pod's managed /etc/hosts ("" when none);
+	// hostsWritten what the agent last wrote or found there.
+	hostsFile    string
+	hostsWritten []byte
 }
 
 // ctrState is one container of a pod across its restarts.

@@ -164,6 +164,19 @@ func TestPodDNS(t *testing.T) {
 		assert.Equal(t, []string{"s1.example", "s3.example", "s2.example"}, got.Searches, "duplicates dropped")
 		assert.Empty(t, events)
 	})
+	t.Run("node resolv.conf changes are seen", func(t *testing.T) {
+		path := writeResolv(t, "nameserver 192.0.2.1\n")
+		a := &Agent{opts: Options{ResolvConf: path}}
+		p := simplePod("web", "app")
+		p.Spec.DNSPolicy = core.DNSDefault
+		got, _, err := a.podDNS(p)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"192.0.2.1"}, got.Servers)
+		require.NoError(t, os.WriteFile(path, []byte("nameserver 192.0.2.22\n"), 0o644))
+		got, _, err = a.podDNS(p)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"192.0.2.22"}, got.Servers)
+	})
 	t.Run("missing resolv.conf", func(t *testing.T) {
 		a := &Agent{opts: Options{ResolvConf: filepath.Join(t.TempDir(), "absent")}}
 		p := simplePod("web", "app")
