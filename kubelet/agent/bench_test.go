@@ -15,6 +15,7 @@ import (
 	"github.com/gantry-sdk/gantry/apis/coordination"
 	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/informer"
+	"github.com/gantry-sdk/gantry/kubelet/containerd/containerdtest"
 	"github.com/gantry-sdk/gantry/kubelet/cri/critest"
 	"github.com/gantry-sdk/gantry/kubelet/fake"
 	"github.com/gantry-sdk/gantry/store"
@@ -89,6 +90,8 @@ func BenchmarkRealPodStart(b *testing.B) {
 		})
 	})
 	b.Run("runc-run", env.BenchRuncRun)
+	b.Run("runc-create-start", env.BenchRuncCreateStart)
+	b.Run("containerd-task-warm-shim", func(b *testing.B) { containerdtest.BenchTask(b, env, true) })
 	b.Run("ctr-run", func(b *testing.B) {
 		ctx := context.Background()
 		const ns = "k8s.io"
