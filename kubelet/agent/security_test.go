@@ -435,3 +435,26 @@ func TestRunAsNonRoot(t *testing.T) {
 		})
 	}
 }
+
+func TestSetHostnameAsFQDN(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, Options{ClusterDNS: []string{"10.96.0.10"}, ClusterDomain: "cluster.local", ResolvConf: writeResolv(t, hostResolv)})
+		p := simplePod("web", "app")
+		p.Spec.Hostname, p.Spec.Subdomain, p.Spec.SetHostnameAsFQDN = "web-0", "nginx", bp(true)
+		h.create(p)
+		long := simplePod("long", "app")
+		long.Spec.Hostname, long.Spec.Subdomain, long.Spec.SetHostnameAsFQDN = strings.Repeat("h", 40), "nginx", bp(true)
+		h.create(long)
+		h.eventually(10*time.Second, "running", h.phase("web", core.PodRunning))
+		assert.Equal(t, "web-0.nginx.default.svc.cluster.local", h.sandboxOf("web").Hostname)
+		h.eventually(10*time.Second, "FQDN too long", func() bool {
+			for _, e := range h.events("FailedCreatePodSandBox") {
+				if strings.Contains(e.Message, "is too long (64 characters is the max, 72 characters requested)") {
+					return true
+				}
+			}
+			return false
+		})
+		assert.Equal(t, core.PodPending, h.pod("long").Status.Phase)
+	})
+}
