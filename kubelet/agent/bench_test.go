@@ -78,7 +78,7 @@ func createPod(b testing.TB, s store.Store, node, name, image string, cmd ...str
 // beside `ctr run -d` of the same image on the same daemon.
 func BenchmarkRealPodStart(b *testing.B) {
 	env := realRuntime(b)
-	b.Run("agent-pod", func(b *testing.B) { agentPodStart(b, newRealHarness(b, "bench-start"), nil) })
+	b.Run("agent-pod", func(b *testing.B) { agentPodStart(b, newRealHarness(b, "bench-start", withClusterDNS), nil) })
 	b.Run("agent-native-pod", func(b *testing.B) {
 		h, rt := newNativeHarness(b, "bench-native")
 		agentPodStart(b, h, func() {
@@ -115,7 +115,7 @@ func BenchmarkRealPodStart(b *testing.B) {
 // BenchmarkRealBurst110 creates 110 pods on one node at once (its pod limit)
 // and reports the time until the store shows all Running. Use -benchtime=1x.
 func BenchmarkRealBurst110(b *testing.B) {
-	b.Run("cri", func(b *testing.B) { burst110(b, newRealHarness(b, "bench-burst")) })
+	b.Run("cri", func(b *testing.B) { burst110(b, newRealHarness(b, "bench-burst", withClusterDNS)) })
 	b.Run("native", func(b *testing.B) {
 		h, _ := newNativeHarness(b, "bench-burst-native")
 		burst110(b, h)
