@@ -22,6 +22,16 @@
 //
 // Both pass the same behavioural suite, kubelet/runtimetest.
 //
+// The agent resolves a pod's DNS (SandboxConfig.DNS, the pod's resolv.conf)
+// and merges its security contexts (ContainerConfig.Security: users, groups,
+// capabilities named without the CAP_ prefix, privileged, read-only root, no
+// new privileges); runtimes apply them, refusing bad ones with ErrInvalid
+// (Validate: IP name servers, at most MaxDNSServers servers and MaxDNSSearches
+// search domains, known capabilities or ALL, IDs within 0..MaxID). A
+// privileged container needs a privileged sandbox (SandboxConfig.Privileged).
+// Images report their configured user (Image.User), which the agent checks
+// runAsNonRoot against.
+//
 // Errors wrap the sentinels ErrNotFound, ErrAlreadyExists, ErrInvalid (naming the
 // field), ErrUnavailable and ErrTimeout.
 //
@@ -33,12 +43,14 @@
 //	sb, err := rt.RunPodSandbox(ctx, kubelet.SandboxConfig{
 //		Name: "web", Namespace: "default", UID: string(pod.UID),
 //		LogDirectory: "/var/log/pods/default_web_" + uid,
+//		DNS: kubelet.DNSConfig{Servers: []string{"10.96.0.10"}, Searches: []string{"default.svc.cluster.local"}, Options: []string{"ndots:5"}},
 //	})
 //	// sb.IP is the pod's IP.
 //	id, err := rt.CreateContainer(ctx, sb.ID, kubelet.ContainerConfig{
 //		Name: "app", Image: "registry.example/app:v1",
 //		LogPath: "app/0.log", // a new path per attempt
 //		Resources: kubelet.Resources{CPUShares: 512, CPUQuota: 50000, CPUPeriod: 100000, MemoryLimit: 64 << 20},
+//		Security: kubelet.SecurityContext{RunAsUser: &uid1000, CapDrop: []string{"ALL"}, ReadOnlyRootFilesystem: true},
 //	})
 //	err = rt.StartContainer(ctx, id)
 //	st, err := rt.ContainerStatus(ctx, id) // st.State, st.ExitCode, st.Reason

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -24,6 +25,9 @@ var (
 	ErrInvalid = errors.New("agent: invalid")
 	// ErrImageNeverPull: the image is absent and the pull policy is Never.
 	ErrImageNeverPull = errors.New("agent: image absent and pull policy is Never")
+	// ErrRunAsNonRoot: a container with runAsNonRoot would run as root, or as
+	// an image user that cannot be verified.
+	ErrRunAsNonRoot = errors.New("agent: runAsNonRoot cannot be satisfied")
 )
 
 // Labels the agent puts on what it creates in the runtime, beside the CRI ones,
@@ -72,6 +76,18 @@ type Options struct {
 	RuntimeVersion string
 	// Labels are added to the Node.
 	Labels map[string]string
+	// ClusterDNS are the cluster's DNS server IPs and ClusterDomain its
+	// domain ("cluster.local"), as the kubelet's clusterDNS and clusterDomain:
+	// pods with dnsPolicy ClusterFirst resolve through them. Without
+	// ClusterDNS, ClusterFirst falls back to Default (a MissingClusterDNS
+	// warning); without ClusterDomain, no cluster search domains and no
+	// subdomain names in /etc/hosts.
+	ClusterDNS    []string
+	ClusterDomain string
+	// ResolvConf is the node's resolver configuration that dnsPolicy Default
+	// copies and ClusterFirst takes search domains from; empty means
+	// /etc/resolv.conf.
+	ResolvConf string
 	// Informers, if set, supplies the ConfigMap, Secret and Service informers
 	// (informer.Shared), which the caller starts with Informers.Start: agents
 	// in one process (simulated nodes) then share one watch per kind instead
@@ -106,6 +122,9 @@ type Agent struct {
 	hostIP  string
 	// startedAt is when Run began: containers started before it are adopted.
 	startedAt time.Time
+
+	resolvMu    sync.Mutex
+	resolvCache *resolvCache // the node's resolv.conf, parsed
 }
 
 // New returns an agent for node nodeName over store s and runtime rt.
@@ -142,6 +161,11 @@ func New(nodeName string, s store.Store, rt kubelet.Runtime, opts Options) (*Age
 	}
 	if opts.Machine == nil {
 		opts.Machine = HostMachine{Dir: opts.RootDir}
+	}
+	for i, ip := range opts.ClusterDNS {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			return nil, fmt.Errorf("%w: clusterDNS[%d]: %q is not an IP address", ErrInvalid, i, ip)
+		}
 	}
 	a := &Agent{
 		node: nodeName, s: s, rt: rt, opts: opts, clock: opts.Clock, log: opts.Logger,

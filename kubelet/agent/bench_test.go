@@ -15,6 +15,7 @@ import (
 	"github.com/gantry-sdk/gantry/apis/coordination"
 	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/informer"
+	"github.com/gantry-sdk/gantry/kubelet/containerd/containerdtest"
 	"github.com/gantry-sdk/gantry/kubelet/cri/critest"
 	"github.com/gantry-sdk/gantry/kubelet/fake"
 	"github.com/gantry-sdk/gantry/store"
@@ -77,7 +78,7 @@ func createPod(b testing.TB, s store.Store, node, name, image string, cmd ...str
 // beside `ctr run -d` of the same image on the same daemon.
 func BenchmarkRealPodStart(b *testing.B) {
 	env := realRuntime(b)
-	b.Run("agent-pod", func(b *testing.B) { agentPodStart(b, newRealHarness(b, "bench-start"), nil) })
+	b.Run("agent-pod", func(b *testing.B) { agentPodStart(b, newRealHarness(b, "bench-start", withClusterDNS), nil) })
 	b.Run("agent-native-pod", func(b *testing.B) {
 		h, rt := newNativeHarness(b, "bench-native")
 		agentPodStart(b, h, func() {
@@ -89,6 +90,8 @@ func BenchmarkRealPodStart(b *testing.B) {
 		})
 	})
 	b.Run("runc-run", env.BenchRuncRun)
+	b.Run("runc-create-start", env.BenchRuncCreateStart)
+	b.Run("containerd-task-warm-shim", func(b *testing.B) { containerdtest.BenchTask(b, env, true) })
 	b.Run("ctr-run", func(b *testing.B) {
 		ctx := context.Background()
 		const ns = "k8s.io"
@@ -112,7 +115,7 @@ func BenchmarkRealPodStart(b *testing.B) {
 // BenchmarkRealBurst110 creates 110 pods on one node at once (its pod limit)
 // and reports the time until the store shows all Running. Use -benchtime=1x.
 func BenchmarkRealBurst110(b *testing.B) {
-	b.Run("cri", func(b *testing.B) { burst110(b, newRealHarness(b, "bench-burst")) })
+	b.Run("cri", func(b *testing.B) { burst110(b, newRealHarness(b, "bench-burst", withClusterDNS)) })
 	b.Run("native", func(b *testing.B) {
 		h, _ := newNativeHarness(b, "bench-burst-native")
 		burst110(b, h)
@@ -183,7 +186,7 @@ func simulateNodes(b *testing.B, n int) {
 	cpu0, start := cpuTime(), time.Now()
 	for i := range n {
 		node := fmt.Sprintf("sim-%04d", i)
-		a, err := New(node, s, fake.New(fake.Options{Images: []string{"app:v1"}}), Options{Machine: m, RootDir: b.TempDir(), Workers: 1, Informers: shared})
+		a, err := New(node, s, fake.New(fake.Options{Images: []string{"app:v1"}}), Options{Machine: m, RootDir: b.TempDir(), Workers: 1, Informers: shared, ClusterDNS: []string{"10.96.0.10"}, ClusterDomain: "cluster.local"})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -305,6 +305,9 @@ func (a *Agent) setupVolumes(pod *core.Pod, st *podState) (map[string]string, er
 				return nil, fmt.Errorf("agent: volume %s: %w", v.Name, err)
 			}
 			_ = os.Chmod(dir, 0o777)
+			if err := applyFSGroup(pod, dir); err != nil {
+				return nil, fmt.Errorf("agent: volume %s: fsGroup: %w", v.Name, err)
+			}
 		case v.HostPath != nil:
 			dir = v.HostPath.Path
 		case v.ConfigMap != nil:

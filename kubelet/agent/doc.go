@@ -25,6 +25,31 @@
 //     downward API and emptyDir volumes (rewritten in place through an atomic
 //     ..data symlink swap when the object changes), requests and limits as
 //     cgroup shares, quota and memory limit.
+//   - DNS and names, as the kubelet: dnsPolicy ClusterFirst (the default)
+//     resolves through Options.ClusterDNS with the search list
+//     <ns>.svc.<ClusterDomain>, svc.<ClusterDomain>, <ClusterDomain>, then the
+//     node's, and ndots:5; without ClusterDNS it falls back to Default with a
+//     MissingClusterDNS warning. Default copies the node's resolv.conf
+//     (Options.ResolvConf), None starts empty, ClusterFirstWithHostNet is
+//     ClusterFirst; spec.dnsConfig is merged in (options override same-named
+//     ones) and lists beyond 3 servers or 32 search domains are cut with a
+//     DNSConfigForming warning. The hostname is spec.hostname or the pod's
+//     name (63 characters at most), with setHostnameAsFQDN honoured. Each pod
+//     gets a managed /etc/hosts (RootDir/pods/<uid>/etc-hosts: localhost, the
+//     pod IP with hostname and <hostname>.<subdomain>.<ns>.svc.<domain>, then
+//     spec.hostAliases), bind-mounted into every container that does not
+//     mount its own /etc/hosts. Host-network pods are not supported.
+//   - Security contexts: the pod's runAsUser, runAsGroup, supplementalGroups
+//     and fsGroup (an extra group; emptyDir volumes are given to it, setgid),
+//     overridden by the container's runAsUser and runAsGroup; the container's
+//     capabilities (CAP_ prefix and case optional), privileged (the pod's
+//     sandbox is privileged then), readOnlyRootFilesystem and
+//     allowPrivilegeEscalation: false. runAsNonRoot is checked before a
+//     container is created, against runAsUser or the image's USER (a name
+//     cannot be verified): a violation leaves the container Waiting with
+//     reason CreateContainerConfigError and the kubelet's message, and a
+//     Failed event. ConfigMap, Secret and downward API files are 0644, so
+//     fsGroup does not change them.
 //   - Static pods from a manifest directory, mirrored into the store; container
 //     logs over HTTP (LogsHandler); a restarted agent adopts what the runtime
 //     runs (labels on sandboxes and containers) and restarts nothing.
@@ -39,7 +64,10 @@
 // # Usage
 //
 //	rt := fake.New(fake.Options{Images: []string{"app:v1"}}) // or cri.Dial(...)
-//	a, err := agent.New("node-1", s, rt, agent.Options{RootDir: "/var/lib/gantry"})
+//	a, err := agent.New("node-1", s, rt, agent.Options{
+//		RootDir:    "/var/lib/gantry",
+//		ClusterDNS: []string{"10.96.0.10"}, ClusterDomain: "cluster.local",
+//	})
 //	if err != nil { ... }
 //	go http.ListenAndServe(":10250", a.LogsHandler())
 //	err = a.Run(ctx) // until ctx ends

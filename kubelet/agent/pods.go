@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -31,6 +32,10 @@ type podState struct {
 	done, stopped bool
 	// waitReason/waitMessage explain why containers cannot start (volumes, images).
 	waitReason, waitMessage string
+	// hostsFile is the pod's managed /etc/hosts ("" when none);
+	// hostsWritten what the agent last wrote or found there.
+	hostsFile    string
+	hostsWritten []byte
 }
 
 // ctrState is one container of a pod across its restarts.
@@ -323,9 +328,22 @@ func (a *Agent) runPod(ctx context.Context, pod *core.Pod, st *podState) (time.D
 		if a.opts.RootDir != "" {
 			logDir = filepath.Join(a.opts.RootDir, "logs", pod.Namespace+"_"+pod.Name+"_"+string(pod.UID))
 		}
-		hostname := pod.Spec.Hostname
-		if hostname == "" {
-			hostname = pod.Name
+		hostname, domain := a.podHostname(pod)
+		if isTrue(pod.Spec.SetHostnameAsFQDN) && domain != "" {
+			hostname += "." + domain
+			if len(hostname) > 64 {
+				err := fmt.Errorf("%w: failed to construct FQDN from pod hostname and cluster domain, FQDN %s is too long (64 characters is the max, %d characters requested)", ErrInvalid, hostname, len(hostname))
+				a.events.pod(ctx, pod, core.EventTypeWarning, "FailedCreatePodSandBox", err.Error())
+				return 0, err
+			}
+		}
+		dns, dnsEvents, err := a.podDNS(pod)
+		if err != nil {
+			a.events.pod(ctx, pod, core.EventTypeWarning, "FailedCreatePodSandBox", err.Error())
+			return 0, fmt.Errorf("agent: sandbox of %s: %w", key, err)
+		}
+		for _, e := range dnsEvents {
+			a.events.pod(ctx, pod, e.typ, e.reason, e.message)
 		}
 		sb, err := a.rt.RunPodSandbox(ctx, kubelet.SandboxConfig{
 			Name: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID), Attempt: st.sandboxAttempt,
@@ -334,6 +352,7 @@ func (a *Agent) runPod(ctx context.Context, pod *core.Pod, st *podState) (time.D
 				kubelet.LabelPodName: pod.Name, kubelet.LabelPodNamespace: pod.Namespace,
 				kubelet.LabelPodUID: string(pod.UID), LabelNode: a.node,
 			},
+			DNS: dns, Privileged: podPrivileged(pod),
 		})
 		if errors.Is(err, kubelet.ErrAlreadyExists) {
 			st.sandboxAttempt++
@@ -346,6 +365,9 @@ func (a *Agent) runPod(ctx context.Context, pod *core.Pod, st *podState) (time.D
 		st.sandboxID, st.ip = sb.ID, sb.IP
 	}
 	mounts, err := a.setupVolumes(pod, st)
+	if err == nil {
+		st.hostsFile, err = a.ensureHostsFile(pod, st)
+	}
 	if err != nil {
 		st.waitReason, st.waitMessage = "ContainerCreating", err.Error()
 		a.events.pod(ctx, pod, core.EventTypeWarning, "FailedMount", err.Error())
@@ -488,6 +510,12 @@ func (a *Agent) restartDelay(ctx context.Context, pod *core.Pod, name string, cs
 func (a *Agent) startContainer(ctx context.Context, pod *core.Pod, st *podState, c *core.Container, init bool, mounts map[string]string) error {
 	cs := st.ctr(c.Name)
 	image, err := a.ensureImage(ctx, pod, c)
+	if err == nil {
+		err = a.checkNonRoot(ctx, pod, c, cs, image)
+	}
+	if errors.Is(err, ErrRunAsNonRoot) {
+		return err
+	}
 	if err != nil {
 		cs.pullErr, cs.pullMsg = "ErrImagePull", err.Error()
 		if errors.Is(err, ErrImageNeverPull) {
@@ -513,6 +541,9 @@ func (a *Agent) startContainer(ctx context.Context, pod *core.Pod, st *podState,
 		}
 		ms = append(ms, kubelet.Mount{ContainerPath: vm.MountPath, HostPath: host, ReadOnly: vm.ReadOnly})
 	}
+	if st.hostsFile != "" && !slices.ContainsFunc(ms, func(m kubelet.Mount) bool { return m.ContainerPath == "/etc/hosts" }) {
+		ms = append(ms, kubelet.Mount{ContainerPath: "/etc/hosts", HostPath: st.hostsFile})
+	}
 	attempt := uint32(0)
 	if cs.id != "" || cs.prevID != "" {
 		attempt = cs.attempt + 1
@@ -529,6 +560,7 @@ func (a *Agent) startContainer(ctx context.Context, pod *core.Pod, st *podState,
 		WorkingDir: c.WorkingDir, Env: env, Mounts: ms,
 		LogPath: filepath.Join(c.Name, strconv.FormatUint(uint64(attempt), 10)+".log"),
 		Labels:  labels, Resources: containerResources(pod, c), Stdin: c.Stdin, TTY: c.TTY,
+		Security: containerSecurity(pod, c),
 	})
 	if err != nil {
 		a.events.pod(ctx, pod, core.EventTypeWarning, "Failed", fmt.Sprintf("Error: %v", err))
@@ -548,6 +580,30 @@ func (a *Agent) startContainer(ctx context.Context, pod *core.Pod, st *podState,
 		return fmt.Errorf("agent: start container %s: %w", c.Name, err)
 	}
 	a.events.pod(ctx, pod, core.EventTypeNormal, "Started", "Started container "+c.Name)
+	return nil
+}
+
+// checkNonRoot verifies runAsNonRoot before the container is created, as the
+// kubelet does; a violation shows as CreateContainerConfigError with the
+// kubelet's message and a Failed event, and the pod retries with back-off.
+func (a *Agent) checkNonRoot(ctx context.Context, pod *core.Pod, c *core.Container, cs *ctrState, image string) error {
+	if !runAsNonRoot(pod, c) {
+		return nil
+	}
+	sec := containerSecurity(pod, c)
+	imageUser := ""
+	if sec.RunAsUser == nil {
+		img, err := a.rt.ImageStatus(ctx, image)
+		if err != nil {
+			return fmt.Errorf("agent: image %s: %w", c.Image, err)
+		}
+		imageUser = img.User
+	}
+	if msg := verifyNonRoot(pod, c, sec.RunAsUser, imageUser); msg != "" {
+		cs.pullErr, cs.pullMsg = "CreateContainerConfigError", msg
+		a.events.pod(ctx, pod, core.EventTypeWarning, "Failed", "Error: "+msg)
+		return fmt.Errorf("%w: container %s: %s", ErrRunAsNonRoot, c.Name, msg)
+	}
 	return nil
 }
 

@@ -24,15 +24,19 @@ import (
 
 // newRealHarness runs an agent over the package's private containerd. Back-off
 // is scaled down (200 ms doubling to 2 s) to keep the tests short.
-func newRealHarness(t testing.TB, node string) *harness {
+func newRealHarness(t testing.TB, node string, edit ...func(*Options)) *harness {
 	env := realRuntime(t)
 	ctx := context.Background()
 	rt, err := env.Dial(ctx)
 	require.NoError(t, err)
-	h := newHarnessOn(t, rt, node, Options{
+	opts := Options{
 		CgroupParent: env.CgroupParent, BackoffBase: 200 * time.Millisecond, BackoffMax: 2 * time.Second,
 		RelistInterval: 200 * time.Millisecond, RuntimeVersion: "containerd",
-	})
+	}
+	for _, e := range edit {
+		e(&opts)
+	}
+	h := newHarnessOn(t, rt, node, opts)
 	t.Cleanup(func() {
 		// Runs after the agent has stopped (cleanups run last-in first-out).
 		_ = env.RemoveAll(ctx)
@@ -209,4 +213,67 @@ func oomKilled(t *testing.T, h *harness) {
 	require.NotNil(t, term)
 	assert.Equal(t, "OOMKilled", term.Reason)
 	assert.Equal(t, int32(137), term.ExitCode)
+}
+
+func TestRealPodSecurityAndDNS(t *testing.T) {
+	podSecurityAndDNS(t, newRealHarness(t, "real-sec", withClusterDNS))
+}
+
+func withClusterDNS(o *Options) {
+	o.ClusterDNS, o.ClusterDomain = []string{"10.96.0.10"}, "cluster.local"
+}
+
+// podSecurityAndDNS runs on every real runtime that applies security contexts
+// and pod DNS: a pod's securityContext, dnsConfig, hostname, subdomain and
+// hostAliases seen from inside its container, and runAsNonRoot refused
+// against the image's (root) user.
+func podSecurityAndDNS(t *testing.T, h *harness) {
+	p := busyboxPod("sec", "exec sleep 1000")
+	p.Spec.Hostname, p.Spec.Subdomain = "web-0", "nginx"
+	p.Spec.HostAliases = []core.HostAlias{{IP: "192.0.2.7", Hostnames: []string{"foo.example", "bar"}}}
+	p.Spec.DNSConfig = &core.PodDNSConfig{Searches: []string{"extra.example"}, Options: []core.PodDNSConfigOption{{Name: "ndots", Value: sp("2")}}}
+	p.Spec.SecurityContext = &core.PodSecurityContext{RunAsUser: i64(1000), RunAsGroup: i64(3000), FSGroup: i64(2000), RunAsNonRoot: bp(true)}
+	p.Spec.Volumes = []core.Volume{{Name: "data", VolumeSource: core.VolumeSource{EmptyDir: &core.EmptyDirVolumeSource{}}}}
+	c := &p.Spec.Containers[0]
+	c.VolumeMounts = []core.VolumeMount{{Name: "data", MountPath: "/data"}}
+	c.SecurityContext = &core.SecurityContext{ReadOnlyRootFilesystem: bp(true), AllowPrivilegeEscalation: bp(false),
+		Capabilities: &core.Capabilities{Drop: []string{"ALL"}}}
+	h.create(p)
+
+	root := busyboxPod("rootimg", "exec sleep 1000")
+	root.Spec.SecurityContext = &core.PodSecurityContext{RunAsNonRoot: bp(true)}
+	h.create(root)
+
+	h.eventually(30*time.Second, "running", h.phase("sec", core.PodRunning))
+	ip := h.pod("sec").Status.PodIP
+	sh := func(script string) string {
+		out, err := h.exec("sec", "c0", "sh", "-c", script)
+		require.NoError(t, err)
+		return strings.TrimSpace(out)
+	}
+	assert.Equal(t, "1000", sh("id -u"))
+	assert.Subset(t, strings.Fields(sh("id -G")), []string{"3000", "2000"}, "runAsGroup and fsGroup")
+	assert.Equal(t, "web-0", sh("hostname"))
+	assert.Contains(t, sh("echo x > /file 2>&1; echo $?"), "Read-only file system")
+	assert.Equal(t, "2000", sh("echo x > /data/f && stat -c %g /data/f"), "files in an emptyDir get the fsGroup")
+	assert.Regexp(t, `NoNewPrivs:\s+1`, sh("grep NoNewPrivs /proc/1/status"))
+	assert.Equal(t, "CapEff:\t0000000000000000", sh("grep CapEff /proc/1/status"))
+	resolv := sh("cat /etc/resolv.conf")
+	assert.Contains(t, resolv, "nameserver 10.96.0.10")
+	assert.Contains(t, resolv, "search default.svc.cluster.local svc.cluster.local cluster.local")
+	assert.Contains(t, resolv, "extra.example")
+	assert.Contains(t, resolv, "options ndots:2")
+	hosts := sh("cat /etc/hosts")
+	assert.Contains(t, hosts, ip+"\tweb-0.nginx.default.svc.cluster.local\tweb-0")
+	assert.Contains(t, hosts, "192.0.2.7\tfoo.example\tbar")
+
+	h.eventually(10*time.Second, "rootimg refused", func() bool {
+		w := cstatus(h.pod("rootimg"), "c0").State.Waiting
+		return w != nil && w.Reason == "CreateContainerConfigError"
+	})
+	w := cstatus(h.pod("rootimg"), "c0").State.Waiting
+	assert.Contains(t, w.Message, "container has runAsNonRoot and image will run as root")
+	for _, c := range h.containers("c0") {
+		assert.NotEqual(t, "rootimg", c.Labels[kubelet.LabelPodName], "no container was created for rootimg")
+	}
 }

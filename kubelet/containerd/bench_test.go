@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gantry-sdk/gantry/kubelet/containerd"
+	"github.com/gantry-sdk/gantry/kubelet/containerd/containerdtest"
 	"github.com/gantry-sdk/gantry/kubelet/cri/critest"
 )
 
@@ -22,7 +23,15 @@ import (
 //   - cri-pod: the same pod through kubelet/cri and containerd's CRI plugin
 //     (pause container, its own shim, CNI);
 //   - runc-run: `runc run -d` of a prepared bundle of the same root file system;
-//   - ctr-run: `ctr run -d` of the same image on the same daemon.
+//   - ctr-run: `ctr run -d` of the same image on the same daemon;
+//
+// and the floors below any pod start through containerd and runc:
+//
+//   - runc-create-start: `runc create` then `runc start` of runc-run's bundle,
+//     the two steps a containerd (or CRI-O) shim takes;
+//   - containerd-task-warm-shim and containerd-task: containerd's task API
+//     alone (record and snapshot prepared off the clock; task create + start
+//     on it, null IO, no network), in a running shim or a new one.
 func BenchmarkStartLatency(b *testing.B) {
 	critest.Require(b, startErr)
 	poolHit := func(o containerd.Options) func(b *testing.B) {
@@ -56,4 +65,7 @@ func BenchmarkStartLatency(b *testing.B) {
 	})
 	b.Run("runc-run", env.BenchRuncRun)
 	b.Run("ctr-run", env.BenchCtrRun)
+	b.Run("runc-create-start", env.BenchRuncCreateStart)
+	b.Run("containerd-task-warm-shim", func(b *testing.B) { containerdtest.BenchTask(b, env, true) })
+	b.Run("containerd-task", func(b *testing.B) { containerdtest.BenchTask(b, env, false) })
 }

@@ -21,6 +21,7 @@ func BenchmarkStartLatency(b *testing.B) {
 	critest.Require(b, startErr)
 	b.Run("runtime-pod", benchPodStart)
 	b.Run("runc-run", benchRuncRun)
+	b.Run("runc-create-start", func(b *testing.B) { env.BenchRuncCreateStart(b) })
 	b.Run("ctr-run", benchCtrRun)
 }
 

@@ -35,8 +35,20 @@ func (s *suite) runSleeper(t *testing.T, ctx context.Context, sb kubelet.Sandbox
 	id, err := s.h.Runtime.CreateContainer(ctx, sb.ID, cfg)
 	require.NoError(t, err)
 	require.NoError(t, s.h.Runtime.StartContainer(ctx, id))
-	s.waitRunning(t, ctx, id)
-	return id
+	// Not waitRunning: sleep installs no signal handler to wait for.
+	for {
+		st, err := s.h.Runtime.ContainerStatus(ctx, id)
+		require.NoError(t, err)
+		if st.State == kubelet.ContainerRunning {
+			return id
+		}
+		require.NotEqual(t, kubelet.ContainerExited, st.State, "container exited early: %+v", st)
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // sh runs script in the container and returns its trimmed stdout and stderr,
@@ -199,6 +211,21 @@ func (s *suite) securityPrivileged(t *testing.T) {
 	require.Zero(t, code, out)
 	n, _ := strconv.Atoi(out)
 	assert.Greater(t, n, 20, "host devices in a privileged container")
+
+	// A client that adopts the sandbox (an agent that restarted) knows it is privileged.
+	rt, closeFn, err := s.h.Reconnect(ctx)
+	require.NoError(t, err)
+	defer closeFn()
+	id, err := rt.CreateContainer(ctx, sb.ID, kubelet.ContainerConfig{Name: "priv2", Image: s.h.Image, Command: []string{"true"},
+		LogPath: sb.UID + "/priv2/0.log", Security: kubelet.SecurityContext{Privileged: true}})
+	require.NoError(t, err)
+	require.NoError(t, rt.RemoveContainer(ctx, id))
+
+	// An unprivileged sandbox takes no privileged container.
+	plain := s.pod(t, ctx)
+	_, err = s.h.Runtime.CreateContainer(ctx, plain.ID, kubelet.ContainerConfig{Name: "priv", Image: s.h.Image, Command: []string{"true"},
+		LogPath: plain.UID + "/priv/0.log", Security: kubelet.SecurityContext{Privileged: true}})
+	assert.Error(t, err)
 }
 
 func (s *suite) dnsConfigResolvConf(t *testing.T) {

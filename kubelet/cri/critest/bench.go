@@ -262,3 +262,44 @@ func (e *Env) BenchCtrRun(b *testing.B) {
 	}
 	ReportPercentiles(b, lat)
 }
+
+// BenchRuncCreateStart measures `runc create` then `runc start` of the same
+// bundle as BenchRuncRun: the two steps every containerd or CRI-O shim takes
+// (a task is created, then started), so the floor of a pod start through any
+// of them.
+func (e *Env) BenchRuncCreateStart(b *testing.B) {
+	bundle := e.runcBundle(b)
+	root := filepath.Join(e.Dir, "runc-bench-cs")
+	runcLog, err := os.Create(filepath.Join(e.Dir, "runc-bench-cs.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer runcLog.Close()
+	runc := func(args ...string) error {
+		cmd := exec.Command("runc", append([]string{"--root", root}, args...)...)
+		cmd.Stdout, cmd.Stderr = runcLog, runcLog
+		return cmd.Run()
+	}
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		id := fmt.Sprintf("bench-runc-cs-%d-%d", os.Getpid(), i)
+		b.StopTimer()
+		setCgroupsPath(b, bundle, e.CgroupParent+"/"+id)
+		b.StartTimer()
+		start := time.Now()
+		if err := runc("create", "--bundle", bundle, id); err != nil {
+			b.Fatalf("runc create: %v (see %s)", err, runcLog.Name())
+		}
+		if err := runc("start", id); err != nil {
+			b.Fatalf("runc start: %v (see %s)", err, runcLog.Name())
+		}
+		lat = append(lat, time.Since(start))
+		b.StopTimer()
+		if err := runc("delete", "-f", id); err != nil {
+			b.Fatalf("runc delete: %v (see %s)", err, runcLog.Name())
+		}
+		b.StartTimer()
+	}
+	ReportPercentiles(b, lat)
+}
