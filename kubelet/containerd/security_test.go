@@ -1,10 +1,12 @@
 package containerd_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -224,4 +226,43 @@ func hostBounding(t *testing.T) uint64 {
 	}
 	t.Fatal("no CapBnd in /proc/self/status")
 	return 0
+}
+
+// Image.User comes from the image config in every Images result.
+func TestImageUserReported(t *testing.T) {
+	rt := dial(t, containerd.Options{PoolSize: -1})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	layer, err := critest.BusyboxLayer("/bin/busybox")
+	require.NoError(t, err)
+	var archive bytes.Buffer
+	require.NoError(t, critest.WriteOCIArchive(&archive, layer,
+		critest.Image{Name: "gantry.local/reported:named", Cmd: []string{"sh"}, User: "nobody:nogroup"},
+		critest.Image{Name: "gantry.local/reported:root", Cmd: []string{"sh"}},
+	))
+	imported, err := rt.ImportImage(ctx, &archive)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		for _, img := range imported {
+			_ = rt.RemoveImage(context.Background(), img.Names[0])
+		}
+	})
+	users := map[string]string{}
+	for _, img := range imported {
+		users[img.Names[0]] = img.User
+	}
+	assert.Equal(t, map[string]string{"gantry.local/reported:named": "nobody:nogroup", "gantry.local/reported:root": ""}, users, "ImportImage")
+	all, err := rt.ListImages(ctx)
+	require.NoError(t, err)
+	found := false
+	for _, img := range all {
+		if slices.Contains(img.Names, "gantry.local/reported:named") {
+			found = true
+			assert.Equal(t, "nobody:nogroup", img.User, "ListImages")
+		}
+	}
+	assert.True(t, found, "ListImages lists the image")
+	img, err := rt.ImageStatus(ctx, "gantry.local/reported:named")
+	require.NoError(t, err)
+	assert.Equal(t, "nobody:nogroup", img.User, "ImageStatus")
 }
