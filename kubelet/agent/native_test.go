@@ -14,15 +14,19 @@ import (
 // newNativeHarness runs an agent over kubelet/containerd (containerd's native
 // API, pooled pod networks, no pause container) on the package's private
 // containerd, in a containerd namespace of its own.
-func newNativeHarness(t testing.TB, node string) (*harness, *containerd.Runtime) {
+func newNativeHarness(t testing.TB, node string, edit ...func(*Options)) (*harness, *containerd.Runtime) {
 	env := realRuntime(t)
 	ctx := context.Background()
 	rt, err := containerdtest.Dial(ctx, env, containerd.Options{Namespace: "agent-" + node})
 	require.NoError(t, err)
-	h := newHarnessOn(t, rt, node, Options{
+	opts := Options{
 		CgroupParent: env.CgroupParent, BackoffBase: 200 * time.Millisecond, BackoffMax: 2 * time.Second,
 		RelistInterval: 200 * time.Millisecond, RuntimeVersion: "containerd",
-	})
+	}
+	for _, e := range edit {
+		e(&opts)
+	}
+	h := newHarnessOn(t, rt, node, opts)
 	t.Cleanup(func() {
 		// Runs after the agent has stopped (cleanups run last-in first-out).
 		_ = containerdtest.RemoveAll(ctx, rt)
@@ -34,6 +38,11 @@ func newNativeHarness(t testing.TB, node string) (*harness, *containerd.Runtime)
 func TestNativeNetworkReadinessAndAdoption(t *testing.T) {
 	h, _ := newNativeHarness(t, "native-net")
 	networkReadinessAndAdoption(t, h)
+}
+
+func TestNativePodSecurityAndDNS(t *testing.T) {
+	h, _ := newNativeHarness(t, "native-sec", withClusterDNS)
+	podSecurityAndDNS(t, h)
 }
 
 func TestNativeOOMKilled(t *testing.T) {

@@ -141,13 +141,15 @@ func TestPoolHandsOutAndCleansUp(t *testing.T) {
 	assert.Eventually(t, func() bool { return shims(t, rt.Namespace()) == 0 }, 10*time.Second, 50*time.Millisecond, "shims left")
 }
 
-// shims counts the runc shims of a containerd namespace.
+// shims counts the runc shims of a containerd namespace on the package's
+// daemon (other packages' daemons may use the same namespace name).
 func shims(t *testing.T, ns string) int {
 	n := 0
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
-		if err == nil && bytes.Contains(b, []byte("containerd-shim-runc-v2\x00-namespace\x00"+ns+"\x00")) {
+		if err == nil && bytes.Contains(b, []byte("containerd-shim-runc-v2\x00-namespace\x00"+ns+"\x00")) &&
+			bytes.Contains(b, []byte("-address\x00"+env.Socket+"\x00")) {
 			n++
 		}
 	}
