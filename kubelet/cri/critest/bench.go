@@ -180,33 +180,60 @@ func untar(gz []byte, dst string) error {
 // BenchRuncRun measures `runc run -d` of a prepared bundle of the busybox root
 // file system (no image, no snapshot, no network, no shim).
 func (e *Env) BenchRuncRun(b *testing.B) {
+	e.benchRunc(b, "run", func(runc func(...string) error, bundle, id string) error {
+		return runc("run", "-d", "--bundle", bundle, id)
+	})
+}
+
+// BenchRuncCreateStart measures `runc create` then `runc start` of the same
+// bundle as BenchRuncRun: the two steps every containerd or CRI-O shim takes
+// (a task is created, then started), so the floor of a pod start through any
+// of them.
+func (e *Env) BenchRuncCreateStart(b *testing.B) {
+	e.benchRunc(b, "create-start", func(runc func(...string) error, bundle, id string) error {
+		if err := runc("create", "--bundle", bundle, id); err != nil {
+			return err
+		}
+		return runc("start", id)
+	})
+}
+
+// benchRunc measures start, given a runc command runner, per container of the
+// bundle; each container gets its own cgroup under the Env's parent (cleaned at
+// Stop) and is deleted off the clock.
+func (e *Env) benchRunc(b *testing.B, name string, start func(runc func(...string) error, bundle, id string) error) {
 	bundle := e.runcBundle(b)
-	root := filepath.Join(e.Dir, "runc-bench")
-	runcLog, err := os.Create(filepath.Join(e.Dir, "runc-bench.log"))
+	root := filepath.Join(e.Dir, "runc-bench-"+name)
+	runcLog, err := os.Create(root + ".log")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer runcLog.Close()
+	runc := func(args ...string) error {
+		cmd := exec.Command("runc", append([]string{"--root", root}, args...)...)
+		// Not a pipe: a detached container inherits runc's stdio and would hold
+		// a pipe open for ever.
+		cmd.Stdout, cmd.Stderr = runcLog, runcLog
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("runc %s: %w (see %s)", args[0], err, runcLog.Name())
+		}
+		return nil
+	}
 	var lat []time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		id := fmt.Sprintf("bench-runc-%d-%d", os.Getpid(), i)
-		// Each container its own cgroup under the Env's parent (cleaned at Stop).
+		id := fmt.Sprintf("bench-runc-%s-%d-%d", name, os.Getpid(), i)
 		b.StopTimer()
 		setCgroupsPath(b, bundle, e.CgroupParent+"/"+id)
 		b.StartTimer()
-		start := time.Now()
-		// Not a pipe: a detached container inherits runc's stdio and would hold
-		// a pipe open for ever.
-		cmd := exec.Command("runc", "--root", root, "run", "-d", "--bundle", bundle, id)
-		cmd.Stdout, cmd.Stderr = runcLog, runcLog
-		if err := cmd.Run(); err != nil {
-			b.Fatalf("runc run: %v (see %s)", err, runcLog.Name())
+		t0 := time.Now()
+		if err := start(runc, bundle, id); err != nil {
+			b.Fatal(err)
 		}
-		lat = append(lat, time.Since(start))
+		lat = append(lat, time.Since(t0))
 		b.StopTimer()
-		if out, err := exec.Command("runc", "--root", root, "delete", "-f", id).CombinedOutput(); err != nil {
-			b.Fatalf("runc delete: %v %s", err, out)
+		if err := runc("delete", "-f", id); err != nil {
+			b.Fatal(err)
 		}
 		b.StartTimer()
 	}
@@ -257,47 +284,6 @@ func (e *Env) BenchCtrRun(b *testing.B) {
 		}
 		if _, err := e.Ctr(ctx, ns, "containers", "rm", id); err != nil {
 			b.Fatal(err)
-		}
-		b.StartTimer()
-	}
-	ReportPercentiles(b, lat)
-}
-
-// BenchRuncCreateStart measures `runc create` then `runc start` of the same
-// bundle as BenchRuncRun: the two steps every containerd or CRI-O shim takes
-// (a task is created, then started), so the floor of a pod start through any
-// of them.
-func (e *Env) BenchRuncCreateStart(b *testing.B) {
-	bundle := e.runcBundle(b)
-	root := filepath.Join(e.Dir, "runc-bench-cs")
-	runcLog, err := os.Create(filepath.Join(e.Dir, "runc-bench-cs.log"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer runcLog.Close()
-	runc := func(args ...string) error {
-		cmd := exec.Command("runc", append([]string{"--root", root}, args...)...)
-		cmd.Stdout, cmd.Stderr = runcLog, runcLog
-		return cmd.Run()
-	}
-	var lat []time.Duration
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		id := fmt.Sprintf("bench-runc-cs-%d-%d", os.Getpid(), i)
-		b.StopTimer()
-		setCgroupsPath(b, bundle, e.CgroupParent+"/"+id)
-		b.StartTimer()
-		start := time.Now()
-		if err := runc("create", "--bundle", bundle, id); err != nil {
-			b.Fatalf("runc create: %v (see %s)", err, runcLog.Name())
-		}
-		if err := runc("start", id); err != nil {
-			b.Fatalf("runc start: %v (see %s)", err, runcLog.Name())
-		}
-		lat = append(lat, time.Since(start))
-		b.StopTimer()
-		if err := runc("delete", "-f", id); err != nil {
-			b.Fatalf("runc delete: %v (see %s)", err, runcLog.Name())
 		}
 		b.StartTimer()
 	}
