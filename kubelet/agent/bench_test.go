@@ -74,13 +74,16 @@ func createPod(b testing.TB, s store.Store, node, name, image string, cmd ...str
 }
 
 // BenchmarkRealPodStart: a pod bound to the node (created with spec.nodeName)
-// until the store shows it Running, through the agent and containerd's CRI,
-// beside `ctr run -d` of the same image on the same daemon.
+// until the store shows it Running, through the agent on containerd's CRI
+// (agent-pod) and on kubelet/containerd with a pool hit (agent-native-pod),
+// beside `runc run -d` and `ctr run -d` of the same image on the same daemon,
+// and the floors under any pod start through containerd and runc: `runc
+// create` + `runc start`, and containerd's task API alone in a running shim.
 func BenchmarkRealPodStart(b *testing.B) {
 	env := realRuntime(b)
 	b.Run("agent-pod", func(b *testing.B) { agentPodStart(b, newRealHarness(b, "bench-start", withClusterDNS), nil) })
 	b.Run("agent-native-pod", func(b *testing.B) {
-		h, rt := newNativeHarness(b, "bench-native")
+		h, rt := newNativeHarness(b, "bench-native", withClusterDNS)
 		agentPodStart(b, h, func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
