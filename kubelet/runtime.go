@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"time"
 )
 
@@ -31,7 +32,35 @@ type Runtime interface {
 	Sandboxes
 	Containers
 	Images
+	Streaming
 }
+
+// Streaming serves interactive sessions: what "kubectl exec" and "kubectl
+// port-forward" reach through the agent.
+type Streaming interface {
+	// Exec runs cmd in the running container id wired to streams and returns
+	// its exit code once it has exited and its output is written. A non-zero
+	// exit code is a result, not an error. Ending ctx ends the session: a
+	// native runtime kills the process, a CRI streaming server may not.
+	Exec(ctx context.Context, id string, cmd []string, streams ExecStreams) (int32, error)
+	// DialPod connects to TCP port inside the network namespace of sandbox
+	// id, so ports bound to the pod's 127.0.0.1 are reachable too.
+	DialPod(ctx context.Context, id string, port uint16) (net.Conn, error)
+}
+
+// ExecStreams are the streams of an Exec; nil ones are not attached.
+type ExecStreams struct {
+	// Stdin is read until EOF, which the process then sees.
+	Stdin io.Reader
+	// Stdout and Stderr receive the output; with TTY everything goes to Stdout.
+	Stdout, Stderr io.Writer
+	// TTY runs the process on a terminal, sized by what Resize delivers.
+	TTY    bool
+	Resize <-chan TerminalSize
+}
+
+// TerminalSize is a terminal's size in character cells.
+type TerminalSize struct{ Width, Height uint16 }
 
 // Sandboxes runs pod sandboxes.
 type Sandboxes interface {

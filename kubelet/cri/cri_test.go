@@ -38,6 +38,7 @@ func TestRuntimeSuite(t *testing.T) {
 		LogDir:       env.LogDir,
 		Real:         true,
 		PodSecurity:  true,
+		NoStdinClose: true,
 		Reconnect: func(ctx context.Context) (kubelet.Runtime, func(), error) {
 			rt, err := env.Dial(ctx)
 			if err != nil {

@@ -95,6 +95,7 @@ type Runtime struct {
 	byImage        map[string]Behavior       // image name -> behavior
 	freeIPs        []netip.Addr
 	nextIP         netip.Addr
+	ports          sync.Map // uint16 -> func(net.Conn), see stream.go
 }
 
 var _ kubelet.Runtime = (*Runtime)(nil)

@@ -46,6 +46,9 @@ type Harness struct {
 	// security.go (Security*, DNSConfigResolvConf, ImageUser) run only then,
 	// so that a runtime can adopt them when it implements them.
 	PodSecurity bool
+	// NoStdinClose says the runtime's Exec cannot tell a process that its
+	// stdin ended (CRI over WebSocket v4): the stdin EOF case is skipped.
+	NoStdinClose bool
 }
 
 // Run runs every test of the suite against h.
@@ -64,6 +67,10 @@ func Run(t *testing.T, h Harness) {
 	t.Run("HostReachesPod", s.hostReachesPod)
 	t.Run("LocalhostWithinPod", s.localhostWithinPod)
 	t.Run("CgroupLimits", s.cgroupLimits)
+	// Exec and port-forward streams (see stream.go).
+	t.Run("ExecStream", s.execStream)
+	t.Run("ExecStreamTTY", s.execStreamTTY)
+	t.Run("PortForwardLocalhost", s.portForwardLocalhost)
 	// Pod DNS, security contexts and image users (see security.go).
 	t.Run("SecurityContextValidation", s.securityContextValidation)
 	t.Run("SecurityRunAsUserAndGroups", s.securityRunAsUserAndGroups)
