@@ -42,10 +42,11 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, s kubelet.E
 	if s.TTY {
 		stderr = stdout
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	// The terminal's echo of sizes ends before the process's last output.
+	resizing, stopResizing := context.WithCancel(ctx)
 	var resizer sync.WaitGroup
-	defer resizer.Wait()
-	defer cancel()
+	endResizes := func() { stopResizing(); resizer.Wait() }
+	defer endResizes()
 	if s.TTY && s.Resize != nil {
 		resizer.Go(func() {
 			for {
@@ -55,7 +56,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, s kubelet.E
 						return
 					}
 					fmt.Fprintf(stdout, "%d %d\r\n", sz.Height, sz.Width)
-				case <-ctx.Done():
+				case <-resizing.Done():
 					return
 				}
 			}
@@ -82,6 +83,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, s kubelet.E
 	case <-ctx.Done():
 		return 0, fmt.Errorf("fake: exec %s: %w", id, ctx.Err())
 	}
+	endResizes()
 	if cmd[0] == "cat" || exec == nil {
 		return 0, nil
 	}
