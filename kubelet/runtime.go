@@ -50,7 +50,9 @@ type Streaming interface {
 
 // ExecStreams are the streams of an Exec; nil ones are not attached.
 type ExecStreams struct {
-	// Stdin is read until EOF, which the process then sees.
+	// Stdin is read until EOF, which the process then sees. A Read still
+	// blocked when Exec returns is left to the stdin's owner to end (by
+	// closing it).
 	Stdin io.Reader
 	// Stdout and Stderr receive the output; with TTY everything goes to Stdout.
 	Stdout, Stderr io.Writer

@@ -16,7 +16,6 @@ import (
 	tasktypes "github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/core/mount"
-	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
@@ -542,90 +541,24 @@ func (r *Runtime) ListContainers(ctx context.Context, f kubelet.ContainerFilter)
 	return out, nil
 }
 
-// ExecSync implements kubelet.Containers.
+// ExecSync implements kubelet.Containers: an Exec (see stream.go) into
+// capped buffers, killed after timeout.
 func (r *Runtime) ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) (kubelet.ExecResult, error) {
-	if len(cmd) == 0 {
-		return kubelet.ExecResult{}, fmt.Errorf("%w: exec in %s: command is empty", kubelet.ErrInvalid, id)
-	}
-	rec, err := r.containerRecord(ctx, id)
-	if err != nil {
-		return kubelet.ExecResult{}, err
-	}
-	ctx = r.nsCtx(ctx)
-	var spec oci.Spec
-	if rec.Spec == nil {
-		return kubelet.ExecResult{}, fmt.Errorf("containerd: exec in %s: container has no spec", id)
-	}
-	if err := typeurl.UnmarshalTo(rec.Spec, &spec); err != nil {
-		return kubelet.ExecResult{}, fmt.Errorf("containerd: exec in %s: spec: %w", id, err)
-	}
-	proc := *spec.Process
-	proc.Args, proc.Terminal = cmd, false
-	procAny, err := typeurl.MarshalAny(&proc)
-	if err != nil {
-		return kubelet.ExecResult{}, err
-	}
-	execID := "exec-" + randomID()[:16]
-	var stdout, stderr cappedBuffer
-	pio, err := cio.NewCreator(cio.WithStreams(nil, &stdout, &stderr), cio.WithFIFODir(filepath.Join(r.stateDir, "fifo")))(execID)
-	if err != nil {
-		return kubelet.ExecResult{}, fmt.Errorf("containerd: exec in %s: fifos: %w", id, err)
-	}
-	defer pio.Close()
-	cfg := pio.Config()
-	_, err = r.c.TaskService().Exec(ctx, &tasks.ExecProcessRequest{
-		ContainerID: id, ExecID: execID, Stdout: cfg.Stdout, Stderr: cfg.Stderr, Spec: typeurl.MarshalProto(procAny),
-	})
-	if err != nil {
-		pio.Cancel()
-		return kubelet.ExecResult{}, r.wrap("exec in", id, errgrpc.ToNative(err))
-	}
-	defer func() {
-		_, _ = r.c.TaskService().DeleteProcess(context.WithoutCancel(ctx), &tasks.DeleteProcessRequest{ContainerID: id, ExecID: execID})
-	}()
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	exited := make(chan *tasks.WaitResponse, 1)
-	waitErr := make(chan error, 1)
-	go func() {
-		resp, err := r.c.TaskService().Wait(wctx, &tasks.WaitRequest{ContainerID: id, ExecID: execID})
-		if err != nil {
-			waitErr <- errgrpc.ToNative(err)
-			return
-		}
-		exited <- resp
-	}()
-	if _, err := r.c.TaskService().Start(ctx, &tasks.StartRequest{ContainerID: id, ExecID: execID}); err != nil {
-		pio.Cancel()
-		return kubelet.ExecResult{}, r.wrap("exec in", id, errgrpc.ToNative(err))
-	}
-	var expired <-chan time.Time
+	ectx := ctx
 	if timeout > 0 {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		expired = t.C
+		var cancel context.CancelFunc
+		ectx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
 	}
-	select {
-	case resp := <-exited:
-		pio.Wait()
-		return kubelet.ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: int32(resp.ExitStatus)}, nil
-	case err := <-waitErr:
-		pio.Cancel()
-		return kubelet.ExecResult{}, r.wrap("exec in", id, err)
-	case <-expired:
-	case <-ctx.Done():
+	var stdout, stderr cappedBuffer
+	code, err := r.Exec(ectx, id, cmd, kubelet.ExecStreams{Stdout: &stdout, Stderr: &stderr})
+	if err != nil {
+		if ctx.Err() == nil && ectx.Err() != nil {
+			return kubelet.ExecResult{}, fmt.Errorf("containerd: exec in %s: %w after %s", id, kubelet.ErrTimeout, timeout)
+		}
+		return kubelet.ExecResult{}, err
 	}
-	_, _ = r.c.TaskService().Kill(context.WithoutCancel(ctx), &tasks.KillRequest{ContainerID: id, ExecID: execID, Signal: uint32(syscall.SIGKILL)})
-	select {
-	case <-exited:
-	case <-waitErr:
-	case <-time.After(5 * time.Second):
-	}
-	pio.Cancel()
-	if ctx.Err() != nil {
-		return kubelet.ExecResult{}, fmt.Errorf("containerd: exec in %s: %w", id, ctx.Err())
-	}
-	return kubelet.ExecResult{}, fmt.Errorf("containerd: exec in %s: %w after %s", id, kubelet.ErrTimeout, timeout)
+	return kubelet.ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: code}, nil
 }
 
 // taskID is the container ID of a listed task (containerd 1.6 fills only ID).
