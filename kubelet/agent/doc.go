@@ -53,6 +53,12 @@
 //   - Static pods from a manifest directory, mirrored into the store; container
 //     logs over HTTP (LogsHandler); a restarted agent adopts what the runtime
 //     runs (labels on sandboxes and containers) and restarts nothing.
+//   - Handler serves logs, exec and port-forward at the kubelet's paths, for
+//     the API server to proxy to: exec over WebSocket v5.channel.k8s.io or
+//     v4.channel.k8s.io (stdin, stdout, stderr, tty with resizes, the exit
+//     code in the closing Status), port-forward over v4.channel.k8s.io to
+//     ports inside the pod's network namespace, its loopback included (see
+//     kubelet/wschannel). SPDY is not spoken.
 //
 // Many agents in one process (simulated nodes) share their ConfigMap, Secret
 // and Service informers through Options.Informers; each keeps its own pod
@@ -69,6 +75,6 @@
 //		ClusterDNS: []string{"10.96.0.10"}, ClusterDomain: "cluster.local",
 //	})
 //	if err != nil { ... }
-//	go http.ListenAndServe(":10250", a.LogsHandler())
+//	go http.ListenAndServe(":10250", a.Handler()) // logs, exec, port-forward
 //	err = a.Run(ctx) // until ctx ends
 package agent

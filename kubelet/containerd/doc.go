@@ -26,6 +26,12 @@
 // container from containerd alone. Pool records carry their owner's PID: a
 // Runtime collects those of a process that is gone (a crash) when it dials.
 //
+// Exec runs a task exec process with its stdio on FIFOs (on the shim's
+// pseudo-terminal with TTY, resized by ResizePty; stdin's EOF reaches the
+// process through CloseIO); ExecSync is an Exec into buffers. DialPod dials
+// from a thread moved into the pod's network namespace, so ports bound to the
+// pod's loopback are reachable; that thread is never reused.
+//
 // What a pod's containers share besides the network namespace is pinned the
 // same way, per pod and made with the pool's networks: an IPC namespace (a
 // bind-mounted nsfs file) and a tmpfs bind-mounted at /dev/shm (64 MiB), so

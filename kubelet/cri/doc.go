@@ -11,6 +11,14 @@
 // containerd with restrict_oom_score_adj = true as critest does. CRI counts
 // stop grace periods and exec timeouts in whole seconds: they are rounded up.
 //
+// Exec and DialPod go through the runtime's streaming server, as the kubelet
+// does: CRI's Exec and PortForward return its URL, which is spoken to over
+// WebSocket with Kubernetes' channel protocols (kubelet/wschannel; the server
+// dials inside the pod's network namespace). Servers that speak only
+// v4.channel.k8s.io (containerd 1.6 and 1.7) cannot be told that stdin ended,
+// so a process reading stdin to its end waits for more; v5.channel.k8s.io
+// servers can. A refused port-forward shows as the first Read's error.
+//
 // Pod DNS becomes the sandbox's DnsConfig (none when unset: containerd then
 // copies the host's resolv.conf). The security context maps to CRI's
 // LinuxContainerSecurityContext: run_as_user, run_as_group,

@@ -14,6 +14,10 @@
 // against) come from Options.ImageUsers or SetImageUser; and, like CRI
 // runtimes, a privileged container needs a privileged sandbox.
 //
+// Exec streams are scripted too: "cat" echoes stdin, other commands answer
+// the Behavior's Exec, a terminal echoes each resize as "ROWS COLS"; DialPod
+// reaches in-memory servers registered with ServePort.
+//
 // It passes the same behavioural suite as the CRI runtime (kubelet/runtimetest),
 // less the tests of real networks and cgroups.
 //
