@@ -24,8 +24,10 @@ import (
 
 // streamServer runs an agent on the fake runtime with a running pod "shell"
 // (container "app") and serves its Handler.
-func streamServer(t *testing.T) (*harness, *httptest.Server) {
-	h := newHarness(t, Options{})
+func streamServer(t testing.TB) (*harness, *httptest.Server) {
+	rt := fake.New(fake.Options{Images: []string{"app:v1"}})
+	h := newHarnessOn(t, rt, "n1", Options{})
+	h.rt = rt
 	h.rt.Script("app", fake.Behavior{Exec: func(cmd []string) kubelet.ExecResult {
 		if cmd[0] == "fail" {
 			return kubelet.ExecResult{Stdout: []byte("partial\n"), Stderr: []byte("bad\n"), ExitCode: 3}

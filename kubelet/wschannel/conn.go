@@ -23,8 +23,9 @@ const maxMessage = 4 << 20
 // Conn is a WebSocket speaking a channel protocol. Its writes are safe for
 // concurrent use; ReadFrame is for one reader.
 type Conn struct {
-	ws  *websocket.Conn
-	wmu sync.Mutex
+	ws   *websocket.Conn
+	wmu  sync.Mutex
+	rbuf []byte // the last message read, reused
 }
 
 // NewConn wraps ws.
@@ -65,32 +66,53 @@ func (c *Conn) Protocol() string { return c.ws.Subprotocol() }
 
 // WriteFrame sends data on stream as one binary message.
 func (c *Conn) WriteFrame(stream byte, data []byte) error {
-	msg := AppendFrame(make([]byte, 0, len(data)+1), stream, data)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.ws.WriteMessage(websocket.BinaryMessage, msg)
+	w, err := c.ws.NextWriter(websocket.BinaryMessage)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write([]byte{stream}); err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		return err
+	}
+	return w.Close()
 }
 
-// ReadFrame reads the next message. Empty messages (which some servers send
-// to announce a stream) are skipped; text messages (base64 protocols, not
-// spoken here) are an error.
+// ReadFrame reads the next message; its Data is valid until the next
+// ReadFrame. Empty messages (which some servers send to announce a stream)
+// are skipped; text messages (base64 protocols, not spoken here) are an
+// error.
 func (c *Conn) ReadFrame() (Frame, error) {
 	for {
-		kind, msg, err := c.ws.ReadMessage()
+		kind, r, err := c.ws.NextReader()
 		if err != nil {
 			return Frame{}, err
 		}
 		if kind != websocket.BinaryMessage {
 			return Frame{}, fmt.Errorf("%w: text message on a binary channel protocol", ErrFrame)
 		}
+		c.rbuf = c.rbuf[:0]
+		for {
+			if len(c.rbuf) == cap(c.rbuf) {
+				c.rbuf = append(c.rbuf, 0)[:len(c.rbuf)]
+			}
+			n, err := r.Read(c.rbuf[len(c.rbuf):cap(c.rbuf)])
+			c.rbuf = c.rbuf[:len(c.rbuf)+n]
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return Frame{}, err
+			}
+		}
+		msg := c.rbuf
 		if len(msg) == 0 || len(msg) == 1 && msg[0] != StreamClose {
 			continue
 		}
-		f, err := DecodeFrame(msg)
-		if err != nil {
-			return Frame{}, err
-		}
-		return f, nil
+		return DecodeFrame(msg)
 	}
 }
 
