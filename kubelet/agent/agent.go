@@ -15,6 +15,7 @@ import (
 	"github.com/gantry-sdk/gantry/apis/fields"
 	"github.com/gantry-sdk/gantry/informer"
 	"github.com/gantry-sdk/gantry/kubelet"
+	"github.com/gantry-sdk/gantry/kubelet/imagegc"
 	"github.com/gantry-sdk/gantry/reconcile"
 	"github.com/gantry-sdk/gantry/store"
 )
@@ -88,6 +89,15 @@ type Options struct {
 	// copies and ClusterFirst takes search domains from; empty means
 	// /etc/resolv.conf.
 	ResolvConf string
+	// ImageGC is the image garbage collection policy (the kubelet's
+	// imageGCHighThresholdPercent, imageGCLowThresholdPercent,
+	// imageMinimumGCAge, imageMaximumGCAge); its zero value is the kubelet's
+	// defaults: 85 %, 80 %, 2 min, no maximum age. ImageGCPeriod is how often
+	// it runs; 0 means 5 min, negative turns collection off. PinnedImages
+	// (names or IDs) are never collected, as the kubelet's pod infra image.
+	ImageGC       imagegc.Policy
+	ImageGCPeriod time.Duration
+	PinnedImages  []string
 	// Informers, if set, supplies the ConfigMap, Secret and Service informers
 	// (informer.Shared), which the caller starts with Informers.Start: agents
 	// in one process (simulated nodes) then share one watch per kind instead
@@ -122,6 +132,8 @@ type Agent struct {
 	hostIP  string
 	// startedAt is when Run began: containers started before it are adopted.
 	startedAt time.Time
+
+	imageGC *imageGC
 
 	resolvMu    sync.Mutex
 	resolvCache *resolvCache // the node's resolv.conf, parsed
@@ -167,9 +179,13 @@ func New(nodeName string, s store.Store, rt kubelet.Runtime, opts Options) (*Age
 			return nil, fmt.Errorf("%w: clusterDNS[%d]: %q is not an IP address", ErrInvalid, i, ip)
 		}
 	}
+	gc, err := newImageGC(opts)
+	if err != nil {
+		return nil, err
+	}
 	a := &Agent{
 		node: nodeName, s: s, rt: rt, opts: opts, clock: opts.Clock, log: opts.Logger,
-		state: map[apis.Key]*podState{},
+		state: map[apis.Key]*podState{}, imageGC: gc,
 	}
 	a.pods = informer.New[*core.Pod](s, informer.Options[*core.Pod]{
 		Fields: fields.OneTermEqual("spec.nodeName", nodeName), Logger: opts.Logger,
@@ -243,6 +259,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	run(a.nodeLoop)
 	run(a.leaseLoop)
 	run(a.relistLoop)
+	run(a.imageGCLoop)
 	if a.opts.StaticPodDir != "" {
 		run(a.staticLoop)
 	}

@@ -524,6 +524,7 @@ func (a *Agent) startContainer(ctx context.Context, pod *core.Pod, st *podState,
 		return err
 	}
 	cs.pullErr, cs.pullMsg = "", ""
+	a.imageGC.touch(image, a.clock.Now()) // before the create: a collection running now spares it
 	env, err := a.containerEnv(pod, c, st.ip)
 	if err != nil {
 		cs.pullErr, cs.pullMsg = "CreateContainerConfigError", err.Error()
