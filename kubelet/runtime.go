@@ -314,6 +314,9 @@ type Image struct {
 	// User is the image's configured user ("1000", "1000:1000", "nobody"),
 	// empty for root; the agent checks runAsNonRoot against it.
 	User string
+	// Pinned: the runtime asks that the image never be garbage-collected
+	// (CRI's pinned; containerd pins its sandbox image).
+	Pinned bool
 }
 
 // ExecResult is the outcome of ExecSync.

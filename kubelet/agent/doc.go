@@ -50,6 +50,22 @@
 //     reason CreateContainerConfigError and the kubelet's message, and a
 //     Failed event. ConfigMap, Secret and downward API files are 0644, so
 //     fsGroup does not change them.
+//   - Image garbage collection, as the kubelet's (policy in kubelet/imagegc):
+//     at start and every Options.ImageGCPeriod (5 min) the agent lists the
+//     runtime's images and containers and reads the image filesystem
+//     (Runtime.ImageFsInfo). When its usage, 100 - available*100/capacity,
+//     is at or over ImageGC.HighThresholdPercent (85) it removes unused
+//     images, least recently used first (never used before used), until the
+//     usage would be down to LowThresholdPercent (80). Images used by any
+//     container (running or exited, of any pod), pinned by the runtime or
+//     named in Options.PinnedImages, and images known for less than
+//     ImageGC.MinAge (2 min) stay; with ImageGC.MaxAge, images unused that
+//     long go whatever the usage. First-seen and last-used times are kept in
+//     memory (last used: when the agent makes a container from it, or sees
+//     one using it); a restarted agent starts them again from what runs.
+//     Each removal is logged; not freeing enough is a FreeDiskSpaceFailed
+//     warning on the Node, two failed collections in a row an ImageGCFailed
+//     one. CollectImages runs a collection on demand.
 //   - Static pods from a manifest directory, mirrored into the store; container
 //     logs over HTTP (LogsHandler); a restarted agent adopts what the runtime
 //     runs (labels on sandboxes and containers) and restarts nothing.
@@ -67,6 +83,9 @@
 //	a, err := agent.New("node-1", s, rt, agent.Options{
 //		RootDir:    "/var/lib/gantry",
 //		ClusterDNS: []string{"10.96.0.10"}, ClusterDomain: "cluster.local",
+//		// Image GC: the kubelet's defaults unless set (85 %, 80 %, 2 min, every 5 min).
+//		ImageGC:      imagegc.Policy{HighThresholdPercent: 90, LowThresholdPercent: 70, MaxAge: 7 * 24 * time.Hour},
+//		PinnedImages: []string{"registry.k8s.io/pause:3.10"}, // the CRI sandbox image
 //	})
 //	if err != nil { ... }
 //	go http.ListenAndServe(":10250", a.LogsHandler())

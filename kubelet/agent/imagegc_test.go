@@ -200,8 +200,9 @@ func imageGCOnRealRuntime(t *testing.T, h *harness) {
 	_, err = h.run.ImageStatus(ctx, extra)
 	require.ErrorIs(t, err, kubelet.ErrNotFound, "the unused image is removed")
 	for _, keep := range []string{critest.BusyboxImage, critest.PauseImage} {
-		_, err = h.run.ImageStatus(ctx, keep)
+		img, err := h.run.ImageStatus(ctx, keep)
 		require.NoError(t, err, "%s stays", keep)
+		t.Logf("%s: pinned by the runtime: %v", keep, img.Pinned)
 	}
 	require.Len(t, h.nodeEvents("FreeDiskSpaceFailed"), 1)
 	assert.Equal(t, core.PodRunning, h.pod("web").Status.Phase)

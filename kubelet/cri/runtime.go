@@ -671,7 +671,7 @@ func (r *Runtime) RemoveImage(ctx context.Context, ref string) error {
 }
 
 func image(i *runtimeapi.Image) kubelet.Image {
-	out := kubelet.Image{ID: i.Id, Names: append(append([]string(nil), i.RepoTags...), i.RepoDigests...), Size: i.Size}
+	out := kubelet.Image{ID: i.Id, Names: append(append([]string(nil), i.RepoTags...), i.RepoDigests...), Size: i.Size, Pinned: i.Pinned}
 	// CRI reports the user part of the image's USER only: a numeric uid or a
 	// name, never the group.
 	switch {

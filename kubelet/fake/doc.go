@@ -12,7 +12,10 @@
 // what a sandbox or container was created with, for tests to check what the
 // agent asked for. Image users (Image.User, what runAsNonRoot is checked
 // against) come from Options.ImageUsers or SetImageUser; and, like CRI
-// runtimes, a privileged container needs a privileged sandbox.
+// runtimes, a privileged container needs a privileged sandbox. Image sizes
+// (Options.ImageSizes) and the image filesystem's capacity and other content
+// (Options.ImageFsCapacity, SetImageFs) are scripted, so that ImageFsInfo can
+// drive image garbage collection over its thresholds.
 //
 // It passes the same behavioural suite as the CRI runtime (kubelet/runtimetest),
 // less the tests of real networks and cgroups.

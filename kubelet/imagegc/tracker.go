@@ -55,8 +55,8 @@ func (t *Tracker) UsedSince(img kubelet.Image, since time.Time) bool {
 
 // Observe updates the records from what the runtime holds at now and returns
 // the images with them, ready for Decide. An image first seen gets
-// FirstSeen now; one used by a container (any state; by ID or by name) or
-// named in pinned is InUse or Pinned, and an in-use one gets LastUsed now;
+// FirstSeen now; one used by a container (any state; by ID or by name) is
+// InUse, one the runtime pins or named in pinned is Pinned, and an in-use one gets LastUsed now;
 // touches since the last Observe count as uses; records of images gone are
 // dropped. After a restart the records start again from now: a new Tracker
 // knows no history, and the running containers give the images in use.
@@ -90,7 +90,7 @@ func (t *Tracker) Observe(now time.Time, images []kubelet.Image, containers []ku
 			t.records[img.ID] = rec
 		}
 		rec.names = img.Names
-		gi := Image{Image: img}
+		gi := Image{Image: img, Pinned: img.Pinned}
 		refs := append([]string{img.ID}, img.Names...)
 		for _, ref := range refs {
 			if used[ref] {

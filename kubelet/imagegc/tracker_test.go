@@ -81,6 +81,11 @@ func TestTracker(t *testing.T) {
 		"sha256:db":  {FirstSeen: t4, LastUsed: t4, InUse: true},
 	}, records(got))
 
+	// The runtime's own pin counts like the configured ones.
+	sandbox := kubelet.Image{ID: "sha256:sandbox", Names: []string{"registry.k8s.io/pause:3.10"}, Pinned: true}
+	got = tr.Observe(t4, []kubelet.Image{sandbox}, nil, nil)
+	assert.Equal(t, map[string]record{"sha256:sandbox": {FirstSeen: t4, Pinned: true}}, records(got))
+
 	// Touch of an empty reference is ignored; a later touch wins, an earlier one does not.
 	tr.Touch("", t4)
 	tr.Touch("app:v1", t4.Add(2*time.Second))
