@@ -71,7 +71,7 @@ func (h *harness) deletePodNow(name string) {
 func TestImageGC(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		images := []string{"app:v1", "done:v1", "never:v1", "old:v1", "older:v1", "pause:v1"}
-		sizes := map[string]uint64{"app:v1": 10 * mib}
+		sizes := map[string]uint64{"app:v1": 10 * mib, "fresh:v1": 8 * mib}
 		for _, n := range images[1:] {
 			sizes[n] = 8 * mib
 		}
@@ -97,13 +97,19 @@ func TestImageGC(t *testing.T) {
 		h.eventually(10*time.Second, "done succeeded", h.phase("done", core.PodSucceeded))
 		assert.Equal(t, images, imageNames(t, rt), "collections under the high threshold remove nothing")
 
-		// 48 MiB of other files: 98 MiB used, 98 % >= 85 %: 18 MiB must go to
-		// get down to 80 %. never:v1 (8), older:v1 (8), old:v1 (8) in that order.
-		rt.SetImageFs(0, 48*mib)
-		time.Sleep(start.Add(5*time.Minute + time.Second).Sub(time.Now()))
+		// fresh:v1 is pulled just before the collection at 5:00 (never used, so
+		// second in line) and 40 MiB of other files make 98 MiB used, 98 % >=
+		// 85 %: 18 MiB must go to get down to 80 %. never:v1 (8), then, fresh:v1
+		// being younger than 2 min, older:v1 (8) and old:v1 (8), in that order.
+		time.Sleep(start.Add(5*time.Minute - time.Second).Sub(time.Now()))
+		_, err := rt.PullImage(context.Background(), "fresh:v1")
+		require.NoError(t, err)
+		rt.SetImageFs(0, 40*mib)
+		time.Sleep(2 * time.Second)
 		synctest.Wait()
-		assert.Equal(t, []string{"app:v1", "done:v1", "pause:v1"}, imageNames(t, rt))
+		assert.Equal(t, []string{"app:v1", "done:v1", "fresh:v1", "pause:v1"}, imageNames(t, rt))
 		assert.Empty(t, h.nodeEvents("FreeDiskSpaceFailed"))
+		require.NoError(t, rt.RemoveImage(context.Background(), "fresh:v1"))
 
 		// 80 MiB of other files: 106 MiB > capacity, 20 MiB to free and
 		// nothing may go.
@@ -126,8 +132,7 @@ func TestImageGC(t *testing.T) {
 		rt.SetImageFs(0, 0)
 		time.Sleep(5 * time.Minute)
 		synctest.Wait()
-		err := h.agent.CollectImages(context.Background())
-		require.NoError(t, err)
+		require.NoError(t, h.agent.CollectImages(context.Background()))
 	})
 }
 
@@ -165,10 +170,11 @@ func TestImageGCOptionsValidated(t *testing.T) {
 }
 
 // imageGCOnRealRuntime: over a real runtime, an unused imported image is
-// removed and the busybox image of a running pod stays. Thresholds come from
-// the image filesystem's measured usage: a high one 5 points under it, so
-// that the collection must run; no real collection gets a shared disk 6
-// points lower, so it also reports FreeDiskSpaceFailed.
+// removed while the busybox image of a running pod and the pinned sandbox
+// image stay. The thresholds (realImageGCOptions) are under the image
+// filesystem's measured usage, so the collection must run; no real
+// collection gets a shared disk that much lower, so it also reports
+// FreeDiskSpaceFailed on the Node.
 func imageGCOnRealRuntime(t *testing.T, h *harness) {
 	ctx := context.Background()
 	p := busyboxPod("web", "sleep 3600")
@@ -188,46 +194,49 @@ func imageGCOnRealRuntime(t *testing.T, h *harness) {
 	_, err = h.run.ImageStatus(ctx, extra)
 	require.NoError(t, err)
 
-	plan, err := imagegc.Decide(imagegc.Policy{HighThresholdPercent: 100, LowThresholdPercent: 1}, time.Now(), time.Now(), mustFs(t, h.run), nil)
-	require.NoError(t, err)
-	require.Greater(t, plan.UsagePercent, 10, "the image filesystem is nearly empty: thresholds cannot be put under its usage")
-	high := plan.UsagePercent - 5
-	h.agent.imageGC.policy = imagegc.Policy{HighThresholdPercent: high, LowThresholdPercent: high - 1, MinAge: -1}
-	t.Logf("image fs usage %d %%: thresholds %d/%d", plan.UsagePercent, high, high-1)
-
 	err = h.agent.CollectImages(ctx)
 	require.ErrorIs(t, err, imagegc.ErrFreeSpaceFailed)
 	_, err = h.run.ImageStatus(ctx, extra)
 	require.ErrorIs(t, err, kubelet.ErrNotFound, "the unused image is removed")
 	for _, keep := range []string{critest.BusyboxImage, critest.PauseImage} {
-		img, err := h.run.ImageStatus(ctx, keep)
+		_, err := h.run.ImageStatus(ctx, keep)
 		require.NoError(t, err, "%s stays", keep)
-		t.Logf("%s: pinned by the runtime: %v", keep, img.Pinned)
 	}
 	require.Len(t, h.nodeEvents("FreeDiskSpaceFailed"), 1)
 	assert.Equal(t, core.PodRunning, h.pod("web").Status.Phase)
 }
 
-func mustFs(t *testing.T, rt kubelet.Runtime) kubelet.FsUsage {
-	u, err := rt.ImageFsInfo(context.Background())
+// realImageGCOptions measures the usage of the private containerd's image
+// filesystem (one for its CRI and native namespaces) and sets the high
+// threshold 5 points under it; no minimum age (the imported image is
+// seconds old); no periodic collection (the test runs one once its pod
+// runs); the sandbox image pinned as the kubelet's pod infra image
+// (containerd 1.6 does not pin it).
+func realImageGCOptions(t *testing.T) func(*Options) {
+	env := realRuntime(t)
+	ctx := context.Background()
+	rt, err := env.Dial(ctx)
 	require.NoError(t, err)
-	return u
-}
-
-// realImageGCOptions: no periodic collection (the test runs one when the pod
-// runs), no minimum age (the imported image is seconds old), the sandbox
-// image pinned as the kubelet's pod infra image.
-func realImageGCOptions(o *Options) {
-	o.ImageGCPeriod = -1
-	o.ImageGC = imagegc.Policy{MinAge: -1}
-	o.PinnedImages = []string{critest.PauseImage}
+	defer rt.Close()
+	fs, err := rt.ImageFsInfo(ctx)
+	require.NoError(t, err)
+	plan, err := imagegc.Decide(imagegc.Policy{HighThresholdPercent: 100, LowThresholdPercent: 1}, time.Now(), time.Now(), fs, nil)
+	require.NoError(t, err)
+	require.Greater(t, plan.UsagePercent, 10, "the image filesystem is nearly empty: no threshold fits under its usage")
+	high := plan.UsagePercent - 5
+	t.Logf("image fs %s usage %d %%: thresholds %d/%d", fs.Mountpoint, plan.UsagePercent, high, high-1)
+	return func(o *Options) {
+		o.ImageGCPeriod = -1
+		o.ImageGC = imagegc.Policy{HighThresholdPercent: high, LowThresholdPercent: high - 1, MinAge: -1}
+		o.PinnedImages = []string{critest.PauseImage}
+	}
 }
 
 func TestRealImageGC(t *testing.T) {
-	imageGCOnRealRuntime(t, newRealHarness(t, "real-imagegc", realImageGCOptions))
+	imageGCOnRealRuntime(t, newRealHarness(t, "real-imagegc", realImageGCOptions(t)))
 }
 
 func TestNativeImageGC(t *testing.T) {
-	h, _ := newNativeHarness(t, "native-imagegc", realImageGCOptions)
+	h, _ := newNativeHarness(t, "native-imagegc", realImageGCOptions(t))
 	imageGCOnRealRuntime(t, h)
 }

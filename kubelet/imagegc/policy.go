@@ -50,7 +50,8 @@ type Policy struct {
 }
 
 // WithDefaults returns p with its zero fields set to the kubelet's defaults,
-// or ErrInvalid naming the field out of range.
+// or ErrInvalid naming the field out of range. Applying it twice changes
+// nothing more.
 func (p Policy) WithDefaults() (Policy, error) {
 	if p.HighThresholdPercent == 0 {
 		p.HighThresholdPercent = DefaultHighThresholdPercent
@@ -58,11 +59,8 @@ func (p Policy) WithDefaults() (Policy, error) {
 	if p.LowThresholdPercent == 0 {
 		p.LowThresholdPercent = DefaultLowThresholdPercent
 	}
-	switch {
-	case p.MinAge == 0:
-		p.MinAge = DefaultMinAge
-	case p.MinAge < 0:
-		p.MinAge = 0
+	if p.MinAge == 0 {
+		p.MinAge = DefaultMinAge // a negative one stays: WithDefaults is idempotent
 	}
 	switch {
 	case p.HighThresholdPercent < 0 || p.HighThresholdPercent > 100:
@@ -190,7 +188,7 @@ func Decide(p Policy, now, began time.Time, fs kubelet.FsUsage, images []Image) 
 		if freed >= plan.BytesToFree {
 			break
 		}
-		if now.Sub(img.FirstSeen) < p.MinAge {
+		if p.MinAge > 0 && now.Sub(img.FirstSeen) < p.MinAge {
 			continue
 		}
 		plan.Remove = append(plan.Remove, Removal{Image: img, Reason: ReasonDiskUsage})

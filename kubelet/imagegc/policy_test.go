@@ -187,6 +187,15 @@ func TestPolicyWithDefaults(t *testing.T) {
 	p, err := imagegc.Policy{}.WithDefaults()
 	require.NoError(t, err)
 	assert.Equal(t, imagegc.Policy{HighThresholdPercent: 85, LowThresholdPercent: 80, MinAge: 2 * time.Minute}, p)
+	again, err := p.WithDefaults()
+	require.NoError(t, err)
+	assert.Equal(t, p, again)
+	none := imagegc.Policy{MinAge: -1}
+	none, err = none.WithDefaults()
+	require.NoError(t, err)
+	none, err = none.WithDefaults()
+	require.NoError(t, err)
+	assert.Equal(t, time.Duration(-1), none.MinAge, "no minimum age stays none")
 
 	for _, tc := range []struct {
 		policy imagegc.Policy
