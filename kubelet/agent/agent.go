@@ -93,6 +93,14 @@ type Options struct {
 	// in one process (simulated nodes) then share one watch per kind instead
 	// of one each. Nil: the agent runs its own.
 	Informers *informer.Factory
+	// ShutdownGracePeriod and ShutdownGracePeriodCriticalPods enable graceful
+	// node shutdown (see Shutdown) as the kubelet's fields of those names:
+	// regular pods get ShutdownGracePeriod - ShutdownGracePeriodCriticalPods,
+	// critical pods (priority >= SystemCriticalPriority) the rest. Zero: off.
+	ShutdownGracePeriod, ShutdownGracePeriodCriticalPods time.Duration
+	// ShutdownGracePeriodByPodPriority, instead of the two above, gives each
+	// priority range its own period; ranges are terminated lowest first.
+	ShutdownGracePeriodByPodPriority []ShutdownGracePeriodByPodPriority
 }
 
 // Version is the kubelet version the agent reports.
@@ -125,6 +133,8 @@ type Agent struct {
 
 	resolvMu    sync.Mutex
 	resolvCache *resolvCache // the node's resolv.conf, parsed
+
+	shut *nodeShutdown // graceful node shutdown (shutdown.go)
 }
 
 // New returns an agent for node nodeName over store s and runtime rt.
@@ -167,9 +177,13 @@ func New(nodeName string, s store.Store, rt kubelet.Runtime, opts Options) (*Age
 			return nil, fmt.Errorf("%w: clusterDNS[%d]: %q is not an IP address", ErrInvalid, i, ip)
 		}
 	}
+	shut, err := newNodeShutdown(opts)
+	if err != nil {
+		return nil, err
+	}
 	a := &Agent{
 		node: nodeName, s: s, rt: rt, opts: opts, clock: opts.Clock, log: opts.Logger,
-		state: map[apis.Key]*podState{},
+		state: map[apis.Key]*podState{}, shut: shut,
 	}
 	a.pods = informer.New[*core.Pod](s, informer.Options[*core.Pod]{
 		Fields: fields.OneTermEqual("spec.nodeName", nodeName), Logger: opts.Logger,
@@ -220,6 +234,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	a.shut.runStarted(ctx, cancel)
+	defer a.shut.runEnded()
 
 	a.startedAt = a.clock.Now()
 	if m, err := a.machine(); err == nil {
