@@ -296,3 +296,50 @@ func TestShutdownGroups(t *testing.T) {
 		assert.Equal(t, tc.group, s.groupOf(podPriority(tc.pod)), "%v %q", tc.pod.Spec.Priority, tc.pod.Spec.PriorityClassName)
 	}
 }
+
+func withShutdown(o *Options) {
+	o.ShutdownGracePeriod, o.ShutdownGracePeriodCriticalPods = 4*time.Second, 2*time.Second
+}
+
+func TestRealGracefulNodeShutdown(t *testing.T) {
+	gracefulNodeShutdown(t, newRealHarness(t, "real-shutdown", withShutdown))
+}
+
+func TestNativeGracefulNodeShutdown(t *testing.T) {
+	h, _ := newNativeHarness(t, "native-shutdown", withShutdown)
+	gracefulNodeShutdown(t, h)
+}
+
+// gracefulNodeShutdown runs on every real runtime: a regular and a critical
+// pod whose sleep (PID 1, no handler) ignores SIGTERM, and a regular one
+// that exits on it. The regular ones end first (SIGKILL after 4-2 s), the
+// critical one after them (2 s more), all with the kubelet's statuses.
+func gracefulNodeShutdown(t *testing.T, h *harness) {
+	regular := withGrace(busyboxPod("regular", "exec sleep 1000"), 30)
+	polite := withGrace(busyboxPod("polite", "trap 'exit 0' TERM; while true; do sleep 0.1; done"), 30)
+	critical := withGrace(busyboxPod("critical", "exec sleep 1000"), 30)
+	critical.Spec.PriorityClassName = "system-cluster-critical"
+	for _, p := range []*core.Pod{regular, polite, critical} {
+		h.create(p)
+	}
+	for _, n := range []string{"regular", "polite", "critical"} {
+		h.eventually(30*time.Second, n+" running", h.phase(n, core.PodRunning))
+	}
+	start := time.Now()
+	require.NoError(t, h.agent.Shutdown(context.Background()))
+
+	for _, n := range []string{"regular", "polite", "critical"} {
+		assertTerminatedByShutdown(t, h.pod(n))
+	}
+	assert.Equal(t, int32(137), cstatus(h.pod("regular"), "c0").State.Terminated.ExitCode)
+	assert.Equal(t, int32(0), cstatus(h.pod("polite"), "c0").State.Terminated.ExitCode, "SIGTERM reached the container")
+	assert.Equal(t, int32(137), cstatus(h.pod("critical"), "c0").State.Terminated.ExitCode)
+	regularEnd, politeEnd, criticalEnd := h.finishedAt("regular", "c0"), h.finishedAt("polite", "c0"), h.finishedAt("critical", "c0")
+	assert.GreaterOrEqual(t, regularEnd.Sub(start), 2*time.Second, "SIGKILL only after the regular pods' 2 s")
+	assert.True(t, politeEnd.Before(regularEnd), "a container exiting on SIGTERM ends before the grace")
+	assert.GreaterOrEqual(t, criticalEnd.Sub(regularEnd), 2*time.Second-100*time.Millisecond,
+		"the critical pod is stopped after the regular ones, with its own 2 s")
+	for _, c := range h.containers("c0") {
+		assert.Equal(t, kubelet.ContainerExited, c.State, "no container left running: %s", c.Labels[kubelet.LabelPodName])
+	}
+}
