@@ -225,6 +225,9 @@ func (a *Agent) NodeName() string { return a.node }
 // and runs pods, heartbeats and probes until ctx ends. It returns nil when ctx
 // ends, or the first fatal error.
 func (a *Agent) Run(ctx context.Context) error {
+	if a.shut.shutDown() {
+		return fmt.Errorf("%w: agent for %s was shut down", ErrNotRunning, a.node)
+	}
 	a.mu.Lock()
 	if a.running {
 		a.mu.Unlock()

@@ -50,6 +50,24 @@
 //     reason CreateContainerConfigError and the kubelet's message, and a
 //     Failed event. ConfigMap, Secret and downward API files are 0644, so
 //     fsGroup does not change them.
+//   - Graceful node shutdown, as the kubelet's GracefulNodeShutdown, on an
+//     explicit Shutdown call (there is no systemd inhibitor lock here: the
+//     binary running the agent calls it on SIGTERM). Options
+//     ShutdownGracePeriod and ShutdownGracePeriodCriticalPods (zero: off,
+//     Shutdown only stops the agent) or ShutdownGracePeriodByPodPriority
+//     set the periods. The node turns NotReady ("node is shutting down", a
+//     Shutdown event on the Node); pods bound to it from then on are
+//     rejected (Failed, reason NodeShutdown, "Pod was rejected: Pod was
+//     rejected as the node is shutting down."); running pods are terminated
+//     in ascending priority groups — regular ones within ShutdownGracePeriod
+//     minus ShutdownGracePeriodCriticalPods, then critical ones (priority >=
+//     2000000000, or priorityClassName system-cluster-critical or
+//     system-node-critical without a resolved priority) within
+//     ShutdownGracePeriodCriticalPods — each container getting SIGTERM and,
+//     after min(terminationGracePeriodSeconds, the group's period), SIGKILL.
+//     They end Failed, reason Terminated, "Pod was terminated in response to
+//     imminent node shutdown.", with a DisruptionTarget condition (reason
+//     TerminationByKubelet). Then the agent stops, and its Lease with it.
 //   - Static pods from a manifest directory, mirrored into the store; container
 //     logs over HTTP (LogsHandler); a restarted agent adopts what the runtime
 //     runs (labels on sandboxes and containers) and restarts nothing.
@@ -67,8 +85,16 @@
 //	a, err := agent.New("node-1", s, rt, agent.Options{
 //		RootDir:    "/var/lib/gantry",
 //		ClusterDNS: []string{"10.96.0.10"}, ClusterDomain: "cluster.local",
+//		// Graceful node shutdown: 30 s in all, the last 10 s for critical pods.
+//		ShutdownGracePeriod: 30 * time.Second, ShutdownGracePeriodCriticalPods: 10 * time.Second,
 //	})
 //	if err != nil { ... }
 //	go http.ListenAndServe(":10250", a.LogsHandler())
-//	err = a.Run(ctx) // until ctx ends
+//	go func() {
+//		sigterm := make(chan os.Signal, 1)
+//		signal.Notify(sigterm, syscall.SIGTERM)
+//		<-sigterm
+//		_ = a.Shutdown(context.Background()) // pods terminated, then Run returns
+//	}()
+//	err = a.Run(ctx) // until ctx ends or Shutdown finishes
 package agent

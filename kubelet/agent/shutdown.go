@@ -174,6 +174,13 @@ func (s *nodeShutdown) runEnded() {
 	s.runCtx, s.runCancel = nil, nil
 }
 
+// shutDown reports whether a Shutdown was called: such an agent runs no more.
+func (s *nodeShutdown) shutDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done != nil
+}
+
 // shuttingDown reports whether a node shutdown began.
 func (s *nodeShutdown) shuttingDown() bool {
 	s.mu.Lock()
@@ -198,7 +205,7 @@ func (s *nodeShutdown) shuttingDown() bool {
 // With the feature off (every shutdown period zero) Shutdown only stops Run,
 // leaving the pods to the machine's fate, as the kubelet does. If ctx ends
 // first, Run is stopped at once and ctx's error returned. Calling Shutdown
-// again waits for the first call's result.
+// again waits for the first call's result. A shut down agent cannot Run again.
 func (a *Agent) Shutdown(ctx context.Context) error {
 	s := a.shut
 	s.mu.Lock()
@@ -266,8 +273,12 @@ func (a *Agent) terminateAll(ctx, runCtx context.Context) error {
 		a.ctrl.Enqueue(apis.KeyOf(p))
 	}
 	// Post NotReady now rather than at the next heartbeat (the node loop
-	// keeps posting it).
-	a.retry(ctx, "node status", a.syncNode)
+	// keeps posting it), without holding the shutdown up.
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		a.retry(ctx, "node status", a.syncNode)
+	}()
 
 	for g, group := range s.groups {
 		s.mu.Lock()
@@ -413,11 +424,19 @@ func isTerminal(p *core.Pod) bool {
 func (a *Agent) syncShuttingDown(ctx context.Context, key apis.Key, pod *core.Pod, ok bool, st *podState) (bool, error) {
 	s := a.shut
 	s.mu.Lock()
-	if !s.active || !ok {
+	if !s.active {
 		s.mu.Unlock()
 		return false, nil
 	}
 	t := s.pods[key]
+	if !ok {
+		// Gone from the store: the usual sync removes what is left.
+		if t != nil {
+			s.finish(t)
+		}
+		s.mu.Unlock()
+		return false, nil
+	}
 	if t != nil && t.uid != string(pod.UID) {
 		t = nil
 	}

@@ -155,8 +155,9 @@ func TestGracefulNodeShutdown(t *testing.T) {
 		assert.Equal(t, apis.ConditionFalse, h.nodeReady().Status)
 		assertTerminatedByShutdown(t, h.pod("regular"))
 
-		// A second call returns the first one's result.
+		// A second call returns the first one's result; the agent runs no more.
 		assert.NoError(t, h.agent.Shutdown(ctx))
+		assert.ErrorIs(t, h.agent.Run(ctx), ErrNotRunning)
 	})
 }
 
@@ -192,6 +193,25 @@ func TestNodeShutdownByPodPriority(t *testing.T) {
 			assert.Equal(t, want[n], h.finishedAt(n, "app").Sub(start).Round(time.Second), n)
 			assertTerminatedByShutdown(t, h.pod(n))
 		}
+	})
+}
+
+func TestNodeShutdownPodDeletedWhileTerminating(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, Options{ShutdownGracePeriod: 30 * time.Second})
+		h.rt.Script("app", fake.Behavior{OnSIGTERM: fake.TermIgnored})
+		h.create(withGrace(simplePod("del", "app"), 60))
+		h.eventually(5*time.Second, "running", h.phase("del", core.PodRunning))
+		start := time.Now()
+		errc := make(chan error, 1)
+		go func() { errc <- h.agent.Shutdown(context.Background()) }()
+		time.Sleep(2 * time.Second)
+		zero := int64(0)
+		_, err := store.For[*core.Pod](h.s).Delete(context.Background(), apis.Key{Namespace: "default", Name: "del"}, store.DeleteOptions{GracePeriodSeconds: &zero})
+		require.NoError(t, err)
+		require.NoError(t, <-errc)
+		assert.Less(t, time.Since(start), 3*time.Second, "a pod gone from the store is not waited for")
+		assert.Empty(t, h.containers("app"), "its containers are removed as for any deleted pod")
 	})
 }
 
