@@ -274,9 +274,11 @@ func (a *Agent) terminateAll(ctx, runCtx context.Context) error {
 	}
 	// Post NotReady now rather than at the next heartbeat (the node loop
 	// keeps posting it), without holding the shutdown up.
+	nodeDone := make(chan struct{})
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
+		defer close(nodeDone)
 		a.retry(ctx, "node status", a.syncNode)
 	}()
 
@@ -315,18 +317,16 @@ func (a *Agent) terminateAll(ctx, runCtx context.Context) error {
 		timer.Stop()
 	}
 	// SIGKILLs fall due right at the end of a group's period: give the pods
-	// still terminating a moment to write their statuses before Run stops.
+	// still terminating (and the NotReady status) a moment to be written
+	// before Run stops.
 	s.mu.Lock()
-	var waits []chan struct{}
+	waits := []chan struct{}{nodeDone}
 	for _, t := range s.pods {
 		if t.phase == termStopping || t.phase == termStopped {
 			waits = append(waits, t.done)
 		}
 	}
 	s.mu.Unlock()
-	if len(waits) == 0 {
-		return nil
-	}
 	timeout := make(chan struct{})
 	defer a.clock.AfterFunc(shutdownStatusSlack, func() { close(timeout) }).Stop()
 	for _, w := range waits {

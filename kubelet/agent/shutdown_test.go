@@ -230,6 +230,19 @@ func TestNodeShutdownDisabled(t *testing.T) {
 	})
 }
 
+func TestNodeShutdownWithoutPods(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, Options{ShutdownGracePeriod: 30 * time.Second, ShutdownGracePeriodCriticalPods: 10 * time.Second})
+		h.eventually(time.Second, "node registered", func() bool { return h.nodeReady() != nil })
+		start := time.Now()
+		require.NoError(t, h.agent.Shutdown(context.Background()))
+		assert.Less(t, time.Since(start), time.Second, "no pods: nothing to wait for")
+		r := h.nodeReady()
+		assert.Equal(t, apis.ConditionFalse, r.Status, "NotReady is posted before the agent stops")
+		assert.Equal(t, "node is shutting down", r.Message)
+	})
+}
+
 func TestNodeShutdownNotRunning(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, Options{ShutdownGracePeriod: time.Second})
