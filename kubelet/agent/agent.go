@@ -177,13 +177,9 @@ func New(nodeName string, s store.Store, rt kubelet.Runtime, opts Options) (*Age
 			return nil, fmt.Errorf("%w: clusterDNS[%d]: %q is not an IP address", ErrInvalid, i, ip)
 		}
 	}
-	shut, err := newNodeShutdown(opts)
-	if err != nil {
-		return nil, err
-	}
 	a := &Agent{
 		node: nodeName, s: s, rt: rt, opts: opts, clock: opts.Clock, log: opts.Logger,
-		state: map[apis.Key]*podState{}, shut: shut,
+		state: map[apis.Key]*podState{},
 	}
 	a.pods = informer.New[*core.Pod](s, informer.Options[*core.Pod]{
 		Fields: fields.OneTermEqual("spec.nodeName", nodeName), Logger: opts.Logger,
@@ -197,6 +193,11 @@ func New(nodeName string, s store.Store, rt kubelet.Runtime, opts Options) (*Age
 	}
 	a.events = newRecorder(s, nodeName, a.clock)
 	a.probes = newProber(a)
+	shut, err := newNodeShutdown(opts)
+	if err != nil {
+		return nil, err
+	}
+	a.shut = shut
 	a.ctrl = reconcile.NewController("kubelet-"+nodeName, reconcile.Func(a.syncPod), reconcile.Options{
 		Workers: opts.Workers, Logger: opts.Logger, Clock: opts.Clock,
 		BaseDelay: 200 * time.Millisecond, MaxDelay: 10 * time.Second,
@@ -223,7 +224,7 @@ func (a *Agent) NodeName() string { return a.node }
 
 // Run registers the node, adopts what the runtime already runs for this node,
 // and runs pods, heartbeats and probes until ctx ends. It returns nil when ctx
-// ends, or the first fatal error.
+// ends or a Shutdown finished, or the first fatal error.
 func (a *Agent) Run(ctx context.Context) error {
 	if a.shut.shutDown() {
 		return fmt.Errorf("%w: agent for %s was shut down", ErrNotRunning, a.node)

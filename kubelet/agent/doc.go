@@ -50,6 +50,9 @@
 //     reason CreateContainerConfigError and the kubelet's message, and a
 //     Failed event. ConfigMap, Secret and downward API files are 0644, so
 //     fsGroup does not change them.
+//   - Static pods from a manifest directory, mirrored into the store; container
+//     logs over HTTP (LogsHandler); a restarted agent adopts what the runtime
+//     runs (labels on sandboxes and containers) and restarts nothing.
 //   - Graceful node shutdown, as the kubelet's GracefulNodeShutdown, on an
 //     explicit Shutdown call (there is no systemd inhibitor lock here: the
 //     binary running the agent calls it on SIGTERM). Options
@@ -68,9 +71,6 @@
 //     They end Failed, reason Terminated, "Pod was terminated in response to
 //     imminent node shutdown.", with a DisruptionTarget condition (reason
 //     TerminationByKubelet). Then the agent stops, and its Lease with it.
-//   - Static pods from a manifest directory, mirrored into the store; container
-//     logs over HTTP (LogsHandler); a restarted agent adopts what the runtime
-//     runs (labels on sandboxes and containers) and restarts nothing.
 //
 // Many agents in one process (simulated nodes) share their ConfigMap, Secret
 // and Service informers through Options.Informers; each keeps its own pod
@@ -85,16 +85,19 @@
 //	a, err := agent.New("node-1", s, rt, agent.Options{
 //		RootDir:    "/var/lib/gantry",
 //		ClusterDNS: []string{"10.96.0.10"}, ClusterDomain: "cluster.local",
-//		// Graceful node shutdown: 30 s in all, the last 10 s for critical pods.
-//		ShutdownGracePeriod: 30 * time.Second, ShutdownGracePeriodCriticalPods: 10 * time.Second,
 //	})
 //	if err != nil { ... }
 //	go http.ListenAndServe(":10250", a.LogsHandler())
+//	err = a.Run(ctx) // until ctx ends
+//
+// Graceful node shutdown: with Options.ShutdownGracePeriod set (say 30 s,
+// ShutdownGracePeriodCriticalPods 10 s), the binary calls Shutdown on
+// SIGTERM; Run returns once the pods are terminated:
+//
 //	go func() {
 //		sigterm := make(chan os.Signal, 1)
 //		signal.Notify(sigterm, syscall.SIGTERM)
 //		<-sigterm
-//		_ = a.Shutdown(context.Background()) // pods terminated, then Run returns
+//		_ = a.Shutdown(context.Background())
 //	}()
-//	err = a.Run(ctx) // until ctx ends or Shutdown finishes
 package agent
