@@ -103,6 +103,14 @@ type Options struct {
 	// in one process (simulated nodes) then share one watch per kind instead
 	// of one each. Nil: the agent runs its own.
 	Informers *informer.Factory
+	// ShutdownGracePeriod and ShutdownGracePeriodCriticalPods enable graceful
+	// node shutdown (see Shutdown) as the kubelet's fields of those names:
+	// regular pods get ShutdownGracePeriod - ShutdownGracePeriodCriticalPods,
+	// critical pods (priority >= SystemCriticalPriority) the rest. Zero: off.
+	ShutdownGracePeriod, ShutdownGracePeriodCriticalPods time.Duration
+	// ShutdownGracePeriodByPodPriority, instead of the two above, gives each
+	// priority range its own period; ranges are terminated lowest first.
+	ShutdownGracePeriodByPodPriority []ShutdownGracePeriodByPodPriority
 }
 
 // Version is the kubelet version the agent reports.
@@ -137,6 +145,8 @@ type Agent struct {
 
 	resolvMu    sync.Mutex
 	resolvCache *resolvCache // the node's resolv.conf, parsed
+
+	shut *nodeShutdown // graceful node shutdown (shutdown.go)
 }
 
 // New returns an agent for node nodeName over store s and runtime rt.
@@ -199,6 +209,11 @@ func New(nodeName string, s store.Store, rt kubelet.Runtime, opts Options) (*Age
 	}
 	a.events = newRecorder(s, nodeName, a.clock)
 	a.probes = newProber(a)
+	shut, err := newNodeShutdown(opts)
+	if err != nil {
+		return nil, err
+	}
+	a.shut = shut
 	a.ctrl = reconcile.NewController("kubelet-"+nodeName, reconcile.Func(a.syncPod), reconcile.Options{
 		Workers: opts.Workers, Logger: opts.Logger, Clock: opts.Clock,
 		BaseDelay: 200 * time.Millisecond, MaxDelay: 10 * time.Second,
@@ -225,8 +240,11 @@ func (a *Agent) NodeName() string { return a.node }
 
 // Run registers the node, adopts what the runtime already runs for this node,
 // and runs pods, heartbeats and probes until ctx ends. It returns nil when ctx
-// ends, or the first fatal error.
+// ends or a Shutdown finished, or the first fatal error.
 func (a *Agent) Run(ctx context.Context) error {
+	if a.shut.shutDown() {
+		return fmt.Errorf("%w: agent for %s was shut down", ErrNotRunning, a.node)
+	}
 	a.mu.Lock()
 	if a.running {
 		a.mu.Unlock()
@@ -236,6 +254,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	a.shut.runStarted(ctx, cancel)
+	defer a.shut.runEnded()
 
 	a.startedAt = a.clock.Now()
 	if m, err := a.machine(); err == nil {

@@ -69,6 +69,24 @@
 //   - Static pods from a manifest directory, mirrored into the store; container
 //     logs over HTTP (LogsHandler); a restarted agent adopts what the runtime
 //     runs (labels on sandboxes and containers) and restarts nothing.
+//   - Graceful node shutdown, as the kubelet's GracefulNodeShutdown, on an
+//     explicit Shutdown call (there is no systemd inhibitor lock here: the
+//     binary running the agent calls it on SIGTERM). Options
+//     ShutdownGracePeriod and ShutdownGracePeriodCriticalPods (zero: off,
+//     Shutdown only stops the agent) or ShutdownGracePeriodByPodPriority
+//     set the periods. The node turns NotReady ("node is shutting down", a
+//     Shutdown event on the Node); pods bound to it from then on are
+//     rejected (Failed, reason NodeShutdown, "Pod was rejected: Pod was
+//     rejected as the node is shutting down."); running pods are terminated
+//     in ascending priority groups — regular ones within ShutdownGracePeriod
+//     minus ShutdownGracePeriodCriticalPods, then critical ones (priority >=
+//     2000000000, or priorityClassName system-cluster-critical or
+//     system-node-critical without a resolved priority) within
+//     ShutdownGracePeriodCriticalPods — each container getting SIGTERM and,
+//     after min(terminationGracePeriodSeconds, the group's period), SIGKILL.
+//     They end Failed, reason Terminated, "Pod was terminated in response to
+//     imminent node shutdown.", with a DisruptionTarget condition (reason
+//     TerminationByKubelet). Then the agent stops, and its Lease with it.
 //
 // Many agents in one process (simulated nodes) share their ConfigMap, Secret
 // and Service informers through Options.Informers; each keeps its own pod
@@ -90,4 +108,15 @@
 //	if err != nil { ... }
 //	go http.ListenAndServe(":10250", a.LogsHandler())
 //	err = a.Run(ctx) // until ctx ends
+//
+// Graceful node shutdown: with Options.ShutdownGracePeriod set (say 30 s,
+// ShutdownGracePeriodCriticalPods 10 s), the binary calls Shutdown on
+// SIGTERM; Run returns once the pods are terminated:
+//
+//	go func() {
+//		sigterm := make(chan os.Signal, 1)
+//		signal.Notify(sigterm, syscall.SIGTERM)
+//		<-sigterm
+//		_ = a.Shutdown(context.Background())
+//	}()
 package agent
