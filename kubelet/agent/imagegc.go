@@ -7,11 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gantry-sdk/gantry/apis"
 	"github.com/gantry-sdk/gantry/apis/core"
 	"github.com/gantry-sdk/gantry/kubelet"
 	"github.com/gantry-sdk/gantry/kubelet/imagegc"
-	"github.com/gantry-sdk/gantry/store"
 )
 
 // DefaultImageGCPeriod is how often images are collected (the kubelet's
@@ -149,20 +147,4 @@ func (a *Agent) collectImages(ctx context.Context) error {
 		return fmt.Errorf("agent: image gc: %w", errors.Join(append([]error{err}, removeErrs...)...))
 	}
 	return nil
-}
-
-// nodeEvent records an event about the agent's Node (in namespace default, as the
-// kubelet's); failures are dropped.
-func (r *recorder) nodeEvent(ctx context.Context, typ, reason, msg string) {
-	now := r.clock.Now()
-	e := &core.Event{
-		InvolvedObject: core.ObjectReference{Kind: "Node", APIVersion: "v1", Name: r.node, UID: r.node},
-		Reason:         reason, Message: msg, EventType: typ, Count: 1,
-		Source:         core.EventSource{Component: "kubelet", Host: r.node},
-		FirstTimestamp: apis.NewTime(now), LastTimestamp: apis.NewTime(now),
-		ReportingController: "kubelet", ReportingInstance: r.node,
-	}
-	e.Namespace = "default"
-	e.Name = fmt.Sprintf("%s.%x%04x", r.node, now.UnixNano(), r.seq.Add(1)&0xffff)
-	_, _ = r.events.Create(ctx, e, store.WriteOptions{})
 }

@@ -528,18 +528,3 @@ func (a *Agent) finishTermination(ctx context.Context, pod *core.Pod, st *podSta
 	done()
 	return nil
 }
-
-// node records an event about the agent's Node.
-func (r *recorder) nodeEvent(ctx context.Context, typ, reason, msg string) {
-	now := r.clock.Now()
-	e := &core.Event{
-		InvolvedObject: core.ObjectReference{Kind: "Node", APIVersion: "v1", Name: r.node, UID: r.node},
-		Reason:         reason, Message: msg, EventType: typ, Count: 1,
-		Source:         core.EventSource{Component: "kubelet", Host: r.node},
-		FirstTimestamp: apis.NewTime(now), LastTimestamp: apis.NewTime(now),
-		ReportingController: "kubelet", ReportingInstance: r.node,
-	}
-	e.Namespace = "default"
-	e.Name = fmt.Sprintf("%s.%x%04x", r.node, now.UnixNano(), r.seq.Add(1)&0xffff)
-	_, _ = r.events.Create(ctx, e, store.WriteOptions{})
-}
