@@ -115,6 +115,23 @@ type Images interface {
 	ListImages(ctx context.Context) ([]Image, error)
 	// RemoveImage removes the image; removing a missing image is not an error.
 	RemoveImage(ctx context.Context, ref string) error
+	// ImageFsInfo reports the filesystem holding the images (CRI's
+	// ImageFsInfo, with the filesystem's capacity): what image garbage
+	// collection measures.
+	ImageFsInfo(ctx context.Context) (FsUsage, error)
+}
+
+// FsUsage is the usage of the filesystem holding a runtime's images.
+type FsUsage struct {
+	// Mountpoint is the directory the runtime keeps its image layers under.
+	Mountpoint string
+	// UsedBytes is what the runtime's image layers and container snapshots
+	// take on the filesystem.
+	UsedBytes uint64
+	// CapacityBytes and AvailableBytes are the filesystem's size and what is
+	// free to unprivileged writers (statfs f_blocks and f_bavail): the
+	// kubelet's image GC thresholds are 100 - available*100/capacity.
+	CapacityBytes, AvailableBytes uint64
 }
 
 // SandboxConfig describes the sandbox of a pod.
@@ -328,6 +345,9 @@ type Image struct {
 	// User is the image's configured user ("1000", "1000:1000", "nobody"),
 	// empty for root; the agent checks runAsNonRoot against it.
 	User string
+	// Pinned: the runtime asks that the image never be garbage-collected
+	// (CRI's pinned; containerd pins its sandbox image).
+	Pinned bool
 }
 
 // ExecResult is the outcome of ExecSync.

@@ -15,6 +15,7 @@ import (
 	"github.com/gantry-sdk/gantry/apis/fields"
 	"github.com/gantry-sdk/gantry/informer"
 	"github.com/gantry-sdk/gantry/kubelet"
+	"github.com/gantry-sdk/gantry/kubelet/imagegc"
 	"github.com/gantry-sdk/gantry/reconcile"
 	"github.com/gantry-sdk/gantry/store"
 )
@@ -88,11 +89,28 @@ type Options struct {
 	// copies and ClusterFirst takes search domains from; empty means
 	// /etc/resolv.conf.
 	ResolvConf string
+	// ImageGC is the image garbage collection policy (the kubelet's
+	// imageGCHighThresholdPercent, imageGCLowThresholdPercent,
+	// imageMinimumGCAge, imageMaximumGCAge); its zero value is the kubelet's
+	// defaults: 85 %, 80 %, 2 min, no maximum age. ImageGCPeriod is how often
+	// it runs; 0 means 5 min, negative turns collection off. PinnedImages
+	// (names or IDs) are never collected, as the kubelet's pod infra image.
+	ImageGC       imagegc.Policy
+	ImageGCPeriod time.Duration
+	PinnedImages  []string
 	// Informers, if set, supplies the ConfigMap, Secret and Service informers
 	// (informer.Shared), which the caller starts with Informers.Start: agents
 	// in one process (simulated nodes) then share one watch per kind instead
 	// of one each. Nil: the agent runs its own.
 	Informers *informer.Factory
+	// ShutdownGracePeriod and ShutdownGracePeriodCriticalPods enable graceful
+	// node shutdown (see Shutdown) as the kubelet's fields of those names:
+	// regular pods get ShutdownGracePeriod - ShutdownGracePeriodCriticalPods,
+	// critical pods (priority >= SystemCriticalPriority) the rest. Zero: off.
+	ShutdownGracePeriod, ShutdownGracePeriodCriticalPods time.Duration
+	// ShutdownGracePeriodByPodPriority, instead of the two above, gives each
+	// priority range its own period; ranges are terminated lowest first.
+	ShutdownGracePeriodByPodPriority []ShutdownGracePeriodByPodPriority
 }
 
 // Version is the kubelet version the agent reports.
@@ -123,8 +141,12 @@ type Agent struct {
 	// startedAt is when Run began: containers started before it are adopted.
 	startedAt time.Time
 
+	imageGC *imageGC
+
 	resolvMu    sync.Mutex
 	resolvCache *resolvCache // the node's resolv.conf, parsed
+
+	shut *nodeShutdown // graceful node shutdown (shutdown.go)
 }
 
 // New returns an agent for node nodeName over store s and runtime rt.
@@ -167,9 +189,13 @@ func New(nodeName string, s store.Store, rt kubelet.Runtime, opts Options) (*Age
 			return nil, fmt.Errorf("%w: clusterDNS[%d]: %q is not an IP address", ErrInvalid, i, ip)
 		}
 	}
+	gc, err := newImageGC(opts)
+	if err != nil {
+		return nil, err
+	}
 	a := &Agent{
 		node: nodeName, s: s, rt: rt, opts: opts, clock: opts.Clock, log: opts.Logger,
-		state: map[apis.Key]*podState{},
+		state: map[apis.Key]*podState{}, imageGC: gc,
 	}
 	a.pods = informer.New[*core.Pod](s, informer.Options[*core.Pod]{
 		Fields: fields.OneTermEqual("spec.nodeName", nodeName), Logger: opts.Logger,
@@ -183,6 +209,11 @@ func New(nodeName string, s store.Store, rt kubelet.Runtime, opts Options) (*Age
 	}
 	a.events = newRecorder(s, nodeName, a.clock)
 	a.probes = newProber(a)
+	shut, err := newNodeShutdown(opts)
+	if err != nil {
+		return nil, err
+	}
+	a.shut = shut
 	a.ctrl = reconcile.NewController("kubelet-"+nodeName, reconcile.Func(a.syncPod), reconcile.Options{
 		Workers: opts.Workers, Logger: opts.Logger, Clock: opts.Clock,
 		BaseDelay: 200 * time.Millisecond, MaxDelay: 10 * time.Second,
@@ -209,8 +240,11 @@ func (a *Agent) NodeName() string { return a.node }
 
 // Run registers the node, adopts what the runtime already runs for this node,
 // and runs pods, heartbeats and probes until ctx ends. It returns nil when ctx
-// ends, or the first fatal error.
+// ends or a Shutdown finished, or the first fatal error.
 func (a *Agent) Run(ctx context.Context) error {
+	if a.shut.shutDown() {
+		return fmt.Errorf("%w: agent for %s was shut down", ErrNotRunning, a.node)
+	}
 	a.mu.Lock()
 	if a.running {
 		a.mu.Unlock()
@@ -220,6 +254,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	a.shut.runStarted(ctx, cancel)
+	defer a.shut.runEnded()
 
 	a.startedAt = a.clock.Now()
 	if m, err := a.machine(); err == nil {
@@ -243,6 +279,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	run(a.nodeLoop)
 	run(a.leaseLoop)
 	run(a.relistLoop)
+	run(a.imageGCLoop)
 	if a.opts.StaticPodDir != "" {
 		run(a.staticLoop)
 	}

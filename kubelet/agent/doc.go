@@ -50,6 +50,22 @@
 //     reason CreateContainerConfigError and the kubelet's message, and a
 //     Failed event. ConfigMap, Secret and downward API files are 0644, so
 //     fsGroup does not change them.
+//   - Image garbage collection, as the kubelet's (policy in kubelet/imagegc):
+//     at start and every Options.ImageGCPeriod (5 min) the agent lists the
+//     runtime's images and containers and reads the image filesystem
+//     (Runtime.ImageFsInfo). When its usage, 100 - available*100/capacity,
+//     is at or over ImageGC.HighThresholdPercent (85) it removes unused
+//     images, least recently used first (never used before used), until the
+//     usage would be down to LowThresholdPercent (80). Images used by any
+//     container (running or exited, of any pod), pinned by the runtime or
+//     named in Options.PinnedImages, and images known for less than
+//     ImageGC.MinAge (2 min) stay; with ImageGC.MaxAge, images unused that
+//     long go whatever the usage. First-seen and last-used times are kept in
+//     memory (last used: when the agent makes a container from it, or sees
+//     one using it); a restarted agent starts them again from what runs.
+//     Each removal is logged; not freeing enough is a FreeDiskSpaceFailed
+//     warning on the Node, two failed collections in a row an ImageGCFailed
+//     one. CollectImages runs a collection on demand.
 //   - Static pods from a manifest directory, mirrored into the store; container
 //     logs over HTTP (LogsHandler); a restarted agent adopts what the runtime
 //     runs (labels on sandboxes and containers) and restarts nothing.
@@ -59,6 +75,24 @@
 //     code in the closing Status), port-forward over v4.channel.k8s.io to
 //     ports inside the pod's network namespace, its loopback included (see
 //     kubelet/wschannel). SPDY is not spoken.
+//   - Graceful node shutdown, as the kubelet's GracefulNodeShutdown, on an
+//     explicit Shutdown call (there is no systemd inhibitor lock here: the
+//     binary running the agent calls it on SIGTERM). Options
+//     ShutdownGracePeriod and ShutdownGracePeriodCriticalPods (zero: off,
+//     Shutdown only stops the agent) or ShutdownGracePeriodByPodPriority
+//     set the periods. The node turns NotReady ("node is shutting down", a
+//     Shutdown event on the Node); pods bound to it from then on are
+//     rejected (Failed, reason NodeShutdown, "Pod was rejected: Pod was
+//     rejected as the node is shutting down."); running pods are terminated
+//     in ascending priority groups — regular ones within ShutdownGracePeriod
+//     minus ShutdownGracePeriodCriticalPods, then critical ones (priority >=
+//     2000000000, or priorityClassName system-cluster-critical or
+//     system-node-critical without a resolved priority) within
+//     ShutdownGracePeriodCriticalPods — each container getting SIGTERM and,
+//     after min(terminationGracePeriodSeconds, the group's period), SIGKILL.
+//     They end Failed, reason Terminated, "Pod was terminated in response to
+//     imminent node shutdown.", with a DisruptionTarget condition (reason
+//     TerminationByKubelet). Then the agent stops, and its Lease with it.
 //
 // Many agents in one process (simulated nodes) share their ConfigMap, Secret
 // and Service informers through Options.Informers; each keeps its own pod
@@ -73,8 +107,22 @@
 //	a, err := agent.New("node-1", s, rt, agent.Options{
 //		RootDir:    "/var/lib/gantry",
 //		ClusterDNS: []string{"10.96.0.10"}, ClusterDomain: "cluster.local",
+//		// Image GC: the kubelet's defaults unless set (85 %, 80 %, 2 min, every 5 min).
+//		ImageGC:      imagegc.Policy{HighThresholdPercent: 90, LowThresholdPercent: 70, MaxAge: 7 * 24 * time.Hour},
+//		PinnedImages: []string{"registry.k8s.io/pause:3.10"}, // the CRI sandbox image
 //	})
 //	if err != nil { ... }
 //	go http.ListenAndServe(":10250", a.Handler()) // logs, exec, port-forward
 //	err = a.Run(ctx) // until ctx ends
+//
+// Graceful node shutdown: with Options.ShutdownGracePeriod set (say 30 s,
+// ShutdownGracePeriodCriticalPods 10 s), the binary calls Shutdown on
+// SIGTERM; Run returns once the pods are terminated:
+//
+//	go func() {
+//		sigterm := make(chan os.Signal, 1)
+//		signal.Notify(sigterm, syscall.SIGTERM)
+//		<-sigterm
+//		_ = a.Shutdown(context.Background())
+//	}()
 package agent

@@ -25,17 +25,27 @@ func newRecorder(s store.Store, node string, clock reconcile.Clock) *recorder {
 
 // pod records an event about pod; failures are not the pod's problem and are dropped.
 func (r *recorder) pod(ctx context.Context, pod *core.Pod, typ, reason, msg string) {
+	r.record(ctx, core.ObjectReference{
+		Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID),
+	}, pod.Namespace, typ, reason, msg)
+}
+
+// nodeEvent records an event about the agent's Node (in namespace default, as
+// the kubelet's); failures are dropped.
+func (r *recorder) nodeEvent(ctx context.Context, typ, reason, msg string) {
+	r.record(ctx, core.ObjectReference{Kind: "Node", APIVersion: "v1", Name: r.node, UID: r.node}, "default", typ, reason, msg)
+}
+
+func (r *recorder) record(ctx context.Context, about core.ObjectReference, namespace, typ, reason, msg string) {
 	now := r.clock.Now()
 	e := &core.Event{
-		InvolvedObject: core.ObjectReference{
-			Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID),
-		},
-		Reason: reason, Message: msg, EventType: typ, Count: 1,
+		InvolvedObject: about,
+		Reason:         reason, Message: msg, EventType: typ, Count: 1,
 		Source:         core.EventSource{Component: "kubelet", Host: r.node},
 		FirstTimestamp: apis.NewTime(now), LastTimestamp: apis.NewTime(now),
 		ReportingController: "kubelet", ReportingInstance: r.node,
 	}
-	e.Namespace = pod.Namespace
-	e.Name = fmt.Sprintf("%s.%x%04x", pod.Name, now.UnixNano(), r.seq.Add(1)&0xffff)
+	e.Namespace = namespace
+	e.Name = fmt.Sprintf("%s.%x%04x", about.Name, now.UnixNano(), r.seq.Add(1)&0xffff)
 	_, _ = r.events.Create(ctx, e, store.WriteOptions{})
 }

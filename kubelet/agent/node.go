@@ -199,7 +199,9 @@ func (a *Agent) nodeStatus(ctx context.Context, old *core.NodeStatus, m MachineI
 	}
 	ready := core.NodeCondition{Type: core.NodeReady, Status: apis.ConditionTrue, Reason: "KubeletReady",
 		Message: "kubelet is posting ready status", LastHeartbeatTime: now, LastTransitionTime: now}
-	if rtErr != nil {
+	if a.shut.shuttingDown() {
+		ready.Status, ready.Reason, ready.Message = apis.ConditionFalse, "KubeletNotReady", MessageNodeShuttingDown
+	} else if rtErr != nil {
 		ready.Status, ready.Reason, ready.Message = apis.ConditionFalse, "KubeletNotReady", "container runtime: "+rtErr.Error()
 	} else if !m.NetworkReady {
 		ready.Status, ready.Reason, ready.Message = apis.ConditionFalse, "KubeletNotReady", "network plugin not ready"

@@ -184,6 +184,9 @@ func (a *Agent) setState(key apis.Key, st *podState) {
 func (a *Agent) syncPod(ctx context.Context, key apis.Key) (reconcile.Result, error) {
 	pod, ok := a.pods.Get(key)
 	st := a.getState(key)
+	if handled, err := a.syncShuttingDown(ctx, key, pod, ok, st); handled {
+		return reconcile.Result{}, err
+	}
 	if !ok || (st != nil && st.uid != string(pod.UID)) {
 		if st != nil {
 			if err := a.killPod(ctx, nil, st, 0); err != nil {
@@ -524,6 +527,7 @@ func (a *Agent) startContainer(ctx context.Context, pod *core.Pod, st *podState,
 		return err
 	}
 	cs.pullErr, cs.pullMsg = "", ""
+	a.imageGC.touch(image, a.clock.Now()) // before the create: a collection running now spares it
 	env, err := a.containerEnv(pod, c, st.ip)
 	if err != nil {
 		cs.pullErr, cs.pullMsg = "CreateContainerConfigError", err.Error()

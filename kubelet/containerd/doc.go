@@ -64,6 +64,12 @@
 // until the task is deleted. A negative OOMScoreAdj is refused (machines
 // without CAP_SYS_RESOURCE cannot set one).
 //
+// ImageFsInfo sums the snapshotter's Usage over the Runtime's namespace
+// (image layers and containers' writable layers) and takes capacity and free
+// space from a statfs of the snapshotter's root, which the daemon exports
+// (Options.SnapshotterRoot overrides it). Image.Pinned reads the CRI plugin's
+// pin label (io.cri-containerd.pinned).
+//
 // Not done here (the CRI plugin does them): TTY attach, seccomp and AppArmor
 // profiles, SELinux labels, user namespaces, and
 // the additional groups of root from the image's /etc/group when the user is

@@ -125,9 +125,15 @@ func (r *Runtime) ImportImage(ctx context.Context, archive io.Reader) ([]kubelet
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, kubelet.Image{ID: info.id, Names: []string{img.Name}, Size: uint64(info.size), User: info.config.User})
+		out = append(out, kubelet.Image{ID: info.id, Names: []string{img.Name}, Size: uint64(info.size), User: info.config.User, Pinned: pinned(img)})
 	}
 	return out, nil
+}
+
+// pinned reads the label containerd's CRI plugin pins images with (its
+// sandbox image), so that images shared with it are kept alike.
+func pinned(img images.Image) bool {
+	return img.Labels["io.cri-containerd.pinned"] == "pinned"
 }
 
 // ImageStatus implements kubelet.Images.
@@ -164,10 +170,11 @@ func (r *Runtime) ListImages(ctx context.Context) ([]kubelet.Image, error) {
 		}
 		if i, ok := byID[info.id]; ok {
 			out[i].Names = append(out[i].Names, img.Name)
+			out[i].Pinned = out[i].Pinned || pinned(img)
 			continue
 		}
 		byID[info.id] = len(out)
-		out = append(out, kubelet.Image{ID: info.id, Names: []string{img.Name}, Size: uint64(info.size), User: info.config.User})
+		out = append(out, kubelet.Image{ID: info.id, Names: []string{img.Name}, Size: uint64(info.size), User: info.config.User, Pinned: pinned(img)})
 	}
 	return out, nil
 }

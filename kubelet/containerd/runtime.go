@@ -46,6 +46,10 @@ type Options struct {
 	RuncRoot string
 	// Snapshotter defaults to DefaultSnapshotter.
 	Snapshotter string
+	// SnapshotterRoot is the snapshotter's directory, whose filesystem
+	// ImageFsInfo measures; empty asks the daemon (the plugin's exported
+	// root), then falls back to /var/lib/containerd/io.containerd.snapshotter.v1.<Snapshotter>.
+	SnapshotterRoot string
 	// ColdShim turns off the warm shim of pool networks. By default each pool
 	// network also holds a shim, kept up by a placeholder task that is created
 	// and never started (a blocked runc init, no image), so that the pod's first
@@ -85,6 +89,7 @@ type Runtime struct {
 	ns           string
 	stateDir     string
 	snapshotter  string
+	snapRoot     string // Options.SnapshotterRoot; empty: found on first ImageFsInfo
 	runtimeOpts  *options.Options
 	net          *cniNetwork
 	pool         *pool
@@ -147,7 +152,7 @@ func Dial(ctx context.Context, address string, network Network, o Options) (_ *R
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	r := &Runtime{
-		c: c, ns: o.Namespace, stateDir: o.StateDir, snapshotter: o.Snapshotter, net: netw,
+		c: c, ns: o.Namespace, stateDir: o.StateDir, snapshotter: o.Snapshotter, snapRoot: o.SnapshotterRoot, net: netw,
 		owner:    fmt.Sprintf("%d-%s", os.Getpid(), randomID()[:8]),
 		warmShim: !o.ColdShim, holderCgroup: o.CgroupParent, hostResolvConf: o.HostResolvConf,
 		ctx: rctx, cancel: cancel,

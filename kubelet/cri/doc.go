@@ -31,6 +31,13 @@
 // Image.User is what CRI's ImageStatus reports: the numeric uid or the user
 // name of the image's USER, without its group.
 //
+// ImageFsInfo is CRI's ImageFsInfo (the snapshotter's directory and the bytes
+// its snapshots take; containerd's CRI plugin refreshes that figure every
+// 10 s, so it reads 0 just after a start) with the capacity and free space
+// from a statfs of that directory, which must be visible to this process, as
+// it is to a kubelet. Image.Pinned is CRI's pinned (containerd 1.7+ pins its
+// sandbox image; 1.6 pins nothing).
+//
 // CRI has no image import call. ImportImage goes through an Importer;
 // ContainerdImporter runs containerd's own importer, `ctr images import`, which
 // ships in the same package as the daemon, into the CRI namespace k8s.io. That

@@ -671,7 +671,7 @@ func (r *Runtime) RemoveImage(ctx context.Context, ref string) error {
 }
 
 func image(i *runtimeapi.Image) kubelet.Image {
-	out := kubelet.Image{ID: i.Id, Names: append(append([]string(nil), i.RepoTags...), i.RepoDigests...), Size: i.Size}
+	out := kubelet.Image{ID: i.Id, Names: append(append([]string(nil), i.RepoTags...), i.RepoDigests...), Size: i.Size, Pinned: i.Pinned}
 	// CRI reports the user part of the image's USER only: a numeric uid or a
 	// name, never the group.
 	switch {
@@ -681,4 +681,33 @@ func image(i *runtimeapi.Image) kubelet.Image {
 		out.User = i.Username
 	}
 	return out
+}
+
+// ImageFsInfo implements kubelet.Images: CRI's ImageFsInfo (the snapshotter's
+// directory and what its snapshots take) with the capacity and free space of
+// that directory's filesystem, which CRI does not report. The runtime's
+// directory must be visible to this process (same machine, as the kubelet).
+func (r *Runtime) ImageFsInfo(ctx context.Context) (kubelet.FsUsage, error) {
+	resp, err := r.img.ImageFsInfo(ctx, &runtimeapi.ImageFsInfoRequest{})
+	if err != nil {
+		return kubelet.FsUsage{}, wrap("image fs info", "", err)
+	}
+	var u kubelet.FsUsage
+	for _, fs := range resp.ImageFilesystems {
+		if fs.GetFsId().GetMountpoint() == "" {
+			continue
+		}
+		if u.Mountpoint == "" {
+			u.Mountpoint = fs.FsId.Mountpoint
+		}
+		// Several entries on one mountpoint add up; another mountpoint is
+		// another filesystem, whose capacity this port cannot carry.
+		if fs.FsId.Mountpoint == u.Mountpoint {
+			u.UsedBytes += fs.GetUsedBytes().GetValue()
+		}
+	}
+	if u.Mountpoint == "" {
+		return u, fmt.Errorf("cri: image fs info: the runtime reports no image filesystem")
+	}
+	return kubelet.StatFs(u)
 }

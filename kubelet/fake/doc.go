@@ -12,7 +12,10 @@
 // what a sandbox or container was created with, for tests to check what the
 // agent asked for. Image users (Image.User, what runAsNonRoot is checked
 // against) come from Options.ImageUsers or SetImageUser; and, like CRI
-// runtimes, a privileged container needs a privileged sandbox.
+// runtimes, a privileged container needs a privileged sandbox. Image sizes
+// (Options.ImageSizes) and the image filesystem's capacity and other content
+// (Options.ImageFsCapacity, SetImageFs) are scripted, so that ImageFsInfo can
+// drive image garbage collection over its thresholds.
 //
 // Exec streams are scripted too: "cat" echoes stdin, other commands answer
 // the Behavior's Exec, a terminal echoes each resize as "ROWS COLS"; DialPod

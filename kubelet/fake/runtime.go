@@ -71,6 +71,12 @@ type Options struct {
 	// their image config would: "1000", "1000:1000", "nobody". Images not
 	// listed run as root (""). SetImageUser changes it later.
 	ImageUsers map[string]string
+	// ImageSizes sets Image.Size of images by name; others are 1 MiB.
+	ImageSizes map[string]uint64
+	// ImageFsCapacity is the size of the simulated image filesystem; zero
+	// means 100 GiB. Its used bytes are the images' sizes plus
+	// ImageFsOtherBytes (whatever else is on it). SetImageFs changes both.
+	ImageFsCapacity, ImageFsOtherBytes uint64
 }
 
 // Runtime is a simulated kubelet.Runtime: real state kept in memory, processes
@@ -91,6 +97,9 @@ type Runtime struct {
 	images         map[string]*kubelet.Image // by ID
 	imageNames     map[string]string         // name -> ID
 	imageUsers     map[string]string         // name -> Image.User
+	imageSizes     map[string]uint64         // name -> Image.Size
+	fsCapacity     uint64                    // of the image filesystem
+	fsOther        uint64                    // bytes on it that are not images
 	byName         map[string]Behavior       // container name -> behavior
 	byImage        map[string]Behavior       // image name -> behavior
 	freeIPs        []netip.Addr
@@ -141,6 +150,14 @@ func New(o Options) *Runtime {
 		byName: map[string]Behavior{}, byImage: map[string]Behavior{},
 	}
 	r.nextIP = r.cidr.Addr().Next().Next() // .1 is the gateway
+	r.imageSizes = make(map[string]uint64, len(o.ImageSizes))
+	for n, sz := range o.ImageSizes {
+		r.imageSizes[n] = sz
+	}
+	r.fsCapacity, r.fsOther = o.ImageFsCapacity, o.ImageFsOtherBytes
+	if r.fsCapacity == 0 {
+		r.fsCapacity = 100 << 30
+	}
 	for n, u := range o.ImageUsers {
 		r.imageUsers[n] = u
 	}
@@ -552,7 +569,11 @@ func (r *Runtime) addImage(name string) kubelet.Image {
 	id := imageID(name)
 	img, ok := r.images[id]
 	if !ok {
-		img = &kubelet.Image{ID: id, Names: []string{name}, Size: 1 << 20, User: r.imageUsers[name]}
+		size, ok := r.imageSizes[name]
+		if !ok {
+			size = 1 << 20
+		}
+		img = &kubelet.Image{ID: id, Names: []string{name}, Size: size, User: r.imageUsers[name]}
 		r.images[id] = img
 	}
 	r.imageNames[name] = id

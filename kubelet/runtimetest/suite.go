@@ -63,6 +63,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Logs", s.logs)
 	t.Run("Adoption", s.adoption)
 	t.Run("Images", s.images)
+	t.Run("ImageFsInfo", s.imageFsInfo)
 	t.Run("Errors", s.errors)
 	t.Run("HostReachesPod", s.hostReachesPod)
 	t.Run("LocalhostWithinPod", s.localhostWithinPod)
