@@ -159,7 +159,11 @@ func TestExecHandler(t *testing.T) {
 			assert.Equal(t, tc.code, resp.StatusCode, tc.path)
 			assert.Contains(t, body.String(), tc.body, tc.path)
 		}
-		resp, err := http.Post(srv.URL+"/exec/default/shell/app?command=ls&stdout=1", "", nil)
+		resp, err := http.Get(srv.URL + "/containerLogs/default/shell/nope")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "logs are served by Handler too")
+		resp, err = http.Post(srv.URL+"/exec/default/shell/app?command=ls&stdout=1", "", nil)
 		require.NoError(t, err)
 		resp.Body.Close()
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "SPDY is not spoken")
