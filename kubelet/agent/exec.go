@@ -24,7 +24,8 @@ import (
 //
 // Exec and port-forward speak Kubernetes' WebSocket channel protocols
 // (wschannel): exec v5.channel.k8s.io or v4.channel.k8s.io, port-forward
-// v4.channel.k8s.io. SPDY is not spoken.
+// v4.channel.k8s.io (or no subprotocol, the same framing). SPDY and the
+// base64 variants are not spoken.
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /containerLogs/", a.LogsHandler())
@@ -45,11 +46,16 @@ func (a *Agent) podLabels(r *http.Request) map[string]string {
 }
 
 // requireWebSocket answers a request that cannot become a channel-protocol
-// WebSocket and reports false.
-func requireWebSocket(w http.ResponseWriter, r *http.Request, protocols ...string) bool {
+// WebSocket and reports false. With anyProtocol, a client offering no
+// subprotocol is served the first of protocols, as the kubelet's
+// port-forward does.
+func requireWebSocket(w http.ResponseWriter, r *http.Request, anyProtocol bool, protocols ...string) bool {
 	if !websocket.IsWebSocketUpgrade(r) {
 		http.Error(w, fmt.Sprintf("a WebSocket upgrade (%v) is required; SPDY is not supported", protocols), http.StatusBadRequest)
 		return false
+	}
+	if anyProtocol && len(websocket.Subprotocols(r)) == 0 {
+		return true
 	}
 	for _, p := range websocket.Subprotocols(r) {
 		if slices.Contains(protocols, p) {
@@ -80,7 +86,7 @@ func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "query parameters tty and stderr cannot both be 1: a terminal has one output", http.StatusBadRequest)
 		return
 	}
-	if !requireWebSocket(w, r, wschannel.ProtocolV5, wschannel.ProtocolV4) {
+	if !requireWebSocket(w, r, false, wschannel.ProtocolV5, wschannel.ProtocolV4) {
 		return
 	}
 	name := r.PathValue("container")

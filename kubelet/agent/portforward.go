@@ -19,7 +19,7 @@ func (a *Agent) servePortForward(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if !requireWebSocket(w, r, wschannel.ProtocolV4) {
+	if !requireWebSocket(w, r, true, wschannel.ProtocolV4) {
 		return
 	}
 	l := a.podLabels(r)

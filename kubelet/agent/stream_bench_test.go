@@ -2,9 +2,11 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http/httptest"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -17,42 +19,61 @@ import (
 // container, dial to exit code, in one run on the package's private
 // containerd: straight on each runtime (native containerd, CRI), and through
 // the agent's Handler over a WebSocket on loopback (what the API server's
-// proxy adds on top is not counted).
+// proxy adds on top is not counted); beside `ctr task exec` of the same
+// command into the native pod's container (the CLI's process start included).
 func BenchmarkExecLatency(b *testing.B) {
 	run := func(b *testing.B, h *harness, viaAgent bool) {
-		h.create(busyboxPod("bench", "exec sleep 3600"))
-		h.eventually(60*time.Second, "running", h.phase("bench", core.PodRunning))
-		ctx := context.Background()
-		var id string
-		for _, c := range h.containers("c0") {
-			if c.State == kubelet.ContainerRunning {
-				id = c.ID
+		runWith(b, h, func(ctx context.Context, id, url string) (int32, error) {
+			if !viaAgent {
+				return h.run.Exec(ctx, id, []string{"true"}, kubelet.ExecStreams{Stdout: io.Discard, Stderr: io.Discard})
 			}
-		}
-		srv := httptest.NewServer(h.agent.Handler())
-		defer srv.Close()
-		url := wsURL(srv, "/exec/default/bench/c0?command=true&stdout=1&stderr=1")
-		for b.Loop() {
-			var code int32
-			var err error
-			if viaAgent {
-				var c *wschannel.Conn
-				if c, err = wschannel.Dial(ctx, url, wschannel.ProtocolV5); err == nil {
-					code, err = wschannel.Exec(ctx, c, kubelet.ExecStreams{Stdout: io.Discard, Stderr: io.Discard})
-					c.Close()
-				}
-			} else {
-				code, err = h.run.Exec(ctx, id, []string{"true"}, kubelet.ExecStreams{Stdout: io.Discard, Stderr: io.Discard})
+			c, err := wschannel.Dial(ctx, url, wschannel.ProtocolV5)
+			if err != nil {
+				return 0, err
 			}
-			if err != nil || code != 0 {
-				b.Fatal(code, err)
-			}
-		}
+			defer c.Close()
+			return wschannel.Exec(ctx, c, kubelet.ExecStreams{Stdout: io.Discard, Stderr: io.Discard})
+		})
 	}
 	b.Run("native-runtime", func(b *testing.B) { h, _ := newNativeHarness(b, "bench-exec-n1"); run(b, h, false) })
 	b.Run("native-agent", func(b *testing.B) { h, _ := newNativeHarness(b, "bench-exec-n2"); run(b, h, true) })
 	b.Run("cri-runtime", func(b *testing.B) { run(b, newRealHarness(b, "bench-exec-c1"), false) })
 	b.Run("cri-agent", func(b *testing.B) { run(b, newRealHarness(b, "bench-exec-c2"), true) })
+	b.Run("ctr-task-exec", func(b *testing.B) {
+		h, rt := newNativeHarness(b, "bench-exec-n3")
+		env := realRuntime(b)
+		n := 0
+		runWith(b, h, func(ctx context.Context, id, _ string) (int32, error) {
+			n++
+			out, err := exec.CommandContext(ctx, "ctr", "--address", env.Socket, "--namespace", rt.Namespace(),
+				"task", "exec", "--exec-id", fmt.Sprintf("bench-%d", n), id, "true").CombinedOutput()
+			if err != nil {
+				return 0, fmt.Errorf("%w: %s", err, out)
+			}
+			return 0, nil
+		})
+	})
+}
+
+// runWith times one exec per op in the container of a running busybox pod.
+func runWith(b *testing.B, h *harness, execOnce func(ctx context.Context, id, url string) (int32, error)) {
+	h.create(busyboxPod("bench", "exec sleep 3600"))
+	h.eventually(60*time.Second, "running", h.phase("bench", core.PodRunning))
+	ctx := context.Background()
+	var id string
+	for _, c := range h.containers("c0") {
+		if c.State == kubelet.ContainerRunning {
+			id = c.ID
+		}
+	}
+	srv := httptest.NewServer(h.agent.Handler())
+	defer srv.Close()
+	url := wsURL(srv, "/exec/default/bench/c0?command=true&stdout=1&stderr=1")
+	for b.Loop() {
+		if code, err := execOnce(ctx, id, url); err != nil || code != 0 {
+			b.Fatal(code, err)
+		}
+	}
 }
 
 // BenchmarkPortForwardThroughput echoes 32 KiB per op through the agent's

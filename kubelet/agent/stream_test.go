@@ -49,7 +49,10 @@ func wsURL(srv *httptest.Server, path string) string {
 // handshake's response.
 func dialRaw(t *testing.T, url, protocol string) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
-	d := websocket.Dialer{Subprotocols: []string{protocol}, HandshakeTimeout: 5 * time.Second}
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	if protocol != "" {
+		d.Subprotocols = []string{protocol}
+	}
 	ws, resp, err := d.Dial(url, nil)
 	if err == nil {
 		t.Cleanup(func() { ws.Close() })
@@ -146,6 +149,7 @@ func TestExecHandler(t *testing.T) {
 			{"/exec/default/shell/app?command=ls", wschannel.ProtocolV5, 400, "stdin, stdout or stderr"},
 			{"/exec/default/shell/app?command=ls&stdout=1&stderr=1&tty=1", wschannel.ProtocolV5, 400, "tty and stderr"},
 			{"/exec/default/shell/app?command=ls&stdout=1", "v3.channel.k8s.io", 400, "subprotocols"},
+			{"/exec/default/shell/app?command=ls&stdout=1", "", 400, "subprotocols"},
 			{"/exec/default/shell/nope?command=ls&stdout=1", wschannel.ProtocolV5, 404, `container "nope"`},
 			{"/exec/default/other/app?command=ls&stdout=1", wschannel.ProtocolV5, 404, "not running"},
 			{"/exec/default/shell/wrong-uid/app?command=ls&stdout=1", wschannel.ProtocolV5, 404, "not running"},
@@ -193,6 +197,11 @@ func TestPortForwardHandler(t *testing.T) {
 		assert.Equal(t, []byte{1, 0x90, 0x1f}, recv(t, ws), "error channel too")
 		send(t, ws, append([]byte{0}, "ping\n"...)...)
 		assert.Equal(t, append([]byte{0}, "echo: ping\n"...), recv(t, ws))
+	})
+	t.Run("no subprotocol offered", func(t *testing.T) {
+		ws, _, err := dialRaw(t, wsURL(srv, "/portForward/default/shell?port=8080"), "")
+		require.NoError(t, err)
+		assert.Equal(t, []byte{0, 0x90, 0x1f}, recv(t, ws), "binary framing as with v4")
 	})
 	t.Run("two ports, one closes", func(t *testing.T) {
 		ws, _, err := dialRaw(t, wsURL(srv, "/portForward/default/shell?port=8080,8081"), wschannel.ProtocolV4)
