@@ -2,6 +2,7 @@ package containerd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -174,7 +175,11 @@ func (r *Runtime) DialPod(ctx context.Context, id string, port uint16) (net.Conn
 	if rec.Labels[keyState] != stateReady || netns == "" {
 		return nil, fmt.Errorf("%w: containerd: dial sandbox %s: not ready", kubelet.ErrInvalid, id)
 	}
+	// localhost as kubectl users mean it: IPv4's, else IPv6's loopback.
 	c, err := dialInNetns(ctx, netns, net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port))))
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		c, err = dialInNetns(ctx, netns, net.JoinHostPort("::1", strconv.Itoa(int(port))))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("containerd: dial sandbox %s port %d: %w", id, port, err)
 	}
