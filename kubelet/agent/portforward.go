@@ -55,7 +55,8 @@ func (a *Agent) forwardSession(ctx context.Context, conn *wschannel.Conn, id str
 	for i, port := range ports {
 		data, errc := byte(2*i), byte(2*i+1)
 		if conn.WriteFrame(data, wschannel.PortHeader(port)) != nil || conn.WriteFrame(errc, wschannel.PortHeader(port)) != nil {
-			return
+			cancel() // the client is gone: close what is open below
+			break
 		}
 		c, err := a.rt.DialPod(ctx, id, port)
 		if err != nil {
