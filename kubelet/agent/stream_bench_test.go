@@ -57,7 +57,9 @@ func BenchmarkExecLatency(b *testing.B) {
 
 // runWith times one exec per op in the container of a running busybox pod.
 func runWith(b *testing.B, h *harness, execOnce func(ctx context.Context, id, url string) (int32, error)) {
-	h.create(busyboxPod("bench", "exec sleep 3600"))
+	p := busyboxPod("bench", "exec sleep 3600")
+	p.Spec.RestartPolicy = core.RestartPolicyNever // see execAndPortForward
+	h.create(p)
 	h.eventually(60*time.Second, "running", h.phase("bench", core.PodRunning))
 	ctx := context.Background()
 	var id string

@@ -21,7 +21,11 @@ import (
 // pod's loopback, then reaches both through the agent's Handler as the API
 // server would: an exec with stdin and an exit code, and a port-forward.
 func execAndPortForward(t *testing.T, h *harness) {
-	h.create(busyboxPod("streams", "exec sleep 3600", "exec httpd -f -p 127.0.0.1:8080 -h /var/www"))
+	p := busyboxPod("streams", "exec sleep 3600", "exec httpd -f -p 127.0.0.1:8080 -h /var/www")
+	// Never: the harness removes the containers before it stops the agent,
+	// which must not start them again (a leftover breaks a rerun, -count=2).
+	p.Spec.RestartPolicy = core.RestartPolicyNever
+	h.create(p)
 	h.eventually(60*time.Second, "running", h.phase("streams", core.PodRunning))
 	srv := httptest.NewServer(h.agent.Handler())
 	defer srv.Close()
