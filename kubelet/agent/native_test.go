@@ -26,12 +26,14 @@ func newNativeHarness(t testing.TB, node string, edit ...func(*Options)) (*harne
 	for _, e := range edit {
 		e(&opts)
 	}
-	h := newHarnessOn(t, rt, node, opts)
+	// Registered before the harness's own cleanup, so that it runs after the
+	// agent has stopped (cleanups run last-in first-out): a running agent would
+	// restart what is removed.
 	t.Cleanup(func() {
-		// Runs after the agent has stopped (cleanups run last-in first-out).
 		_ = containerdtest.RemoveAll(ctx, rt)
 		_ = rt.Close()
 	})
+	h := newHarnessOn(t, rt, node, opts)
 	return h, rt
 }
 
