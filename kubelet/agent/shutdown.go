@@ -297,24 +297,13 @@ func (a *Agent) terminateAll(ctx, runCtx context.Context) error {
 			continue
 		}
 		a.log.Info("terminating pods for node shutdown", "priority", group.Priority, "pods", len(waits), "period", group.ShutdownGracePeriod)
-		timeout := make(chan struct{})
-		timer := a.clock.AfterFunc(group.ShutdownGracePeriod, func() { close(timeout) })
-	wait:
-		for _, w := range waits {
-			select {
-			case <-w:
-			case <-timeout:
-				a.log.Info("node shutdown: pods outlived their group's period", "priority", group.Priority)
-				break wait
-			case <-ctx.Done():
-				timer.Stop()
-				if runCtx.Err() != nil {
-					return fmt.Errorf("%w: node %s stopped during its shutdown", ErrNotRunning, a.node)
-				}
-				return ctx.Err()
-			}
+		done, err := a.waitAll(ctx, runCtx, waits, group.ShutdownGracePeriod)
+		if err != nil {
+			return err
 		}
-		timer.Stop()
+		if !done {
+			a.log.Info("node shutdown: pods outlived their group's period", "priority", group.Priority)
+		}
 	}
 	// SIGKILLs fall due right at the end of a group's period: give the pods
 	// still terminating (and the NotReady status) a moment to be written
@@ -327,22 +316,32 @@ func (a *Agent) terminateAll(ctx, runCtx context.Context) error {
 		}
 	}
 	s.mu.Unlock()
+	done, err := a.waitAll(ctx, runCtx, waits, shutdownStatusSlack)
+	if err == nil && !done {
+		a.log.Info("node shutdown: pods still terminating as the agent stops", "node", a.node)
+	}
+	return err
+}
+
+// waitAll waits until every channel of waits is closed (true) or d has passed
+// on the agent's clock (false); an error if ctx ends first, ErrNotRunning when
+// that is because the agent's run (runCtx) stopped.
+func (a *Agent) waitAll(ctx, runCtx context.Context, waits []chan struct{}, d time.Duration) (bool, error) {
 	timeout := make(chan struct{})
-	defer a.clock.AfterFunc(shutdownStatusSlack, func() { close(timeout) }).Stop()
+	defer a.clock.AfterFunc(d, func() { close(timeout) }).Stop()
 	for _, w := range waits {
 		select {
 		case <-w:
 		case <-timeout:
-			a.log.Info("node shutdown: pods still terminating as the agent stops", "node", a.node)
-			return nil
+			return false, nil
 		case <-ctx.Done():
 			if runCtx.Err() != nil {
-				return fmt.Errorf("%w: node %s stopped during its shutdown", ErrNotRunning, a.node)
+				return false, fmt.Errorf("%w: node %s stopped during its shutdown", ErrNotRunning, a.node)
 			}
-			return ctx.Err()
+			return false, ctx.Err()
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // shutdownStatusSlack is how long after the last group's period a shutdown
