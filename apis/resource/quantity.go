@@ -112,6 +112,16 @@ var decimalSuffixes = map[string]int32{"n": -9, "u": -6, "m": -3, "": 0, "k": 3,
 // "+1.5". Precision finer than 1n is rounded up (away from zero), as
 // Kubernetes does.
 func ParseQuantity(s string) (Quantity, error) {
+	q, err := parseQuantity(s)
+	if err == nil && q.value != 0 && (q.scale > maxScale || q.scale == maxScale && q.value%10 == 0) {
+		// The limit is on the amount, not on how it is written: "100e1000"
+		// is 1e1002, which no canonical form could print back.
+		return Quantity{}, fmt.Errorf("%w: %q: exponent beyond ±%d", ErrRange, s, maxScale)
+	}
+	return q, err
+}
+
+func parseQuantity(s string) (Quantity, error) {
 	if s == "" {
 		return Quantity{}, fmt.Errorf("%w: empty string", ErrFormat)
 	}

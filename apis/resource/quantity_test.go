@@ -84,6 +84,7 @@ func TestParseQuantityErrors(t *testing.T) {
 		{"1 Gi", ErrFormat, `unknown suffix " Gi"`},
 		{"12345678901234567891", ErrRange, "20 significant digits"},
 		{"1e9999", ErrRange, "exponent"},
+		{"100e1000", ErrRange, "exponent beyond"},
 		{"9000000Ei", ErrRange, "int64"},
 	}
 	for _, tt := range tests {
@@ -272,5 +273,21 @@ func BenchmarkQuantityString(b *testing.B) {
 	q := MustParse("1536Mi")
 	for b.Loop() {
 		_ = q.String()
+	}
+}
+
+// The exponent limit applies to the amount, not to how it is written:
+// "100e1000" is 1e1002, which no canonical form could print back.
+func TestParseQuantityExponentLimit(t *testing.T) {
+	for _, in := range []string{"1e1000", "10e999", "-1e1000"} {
+		q, err := ParseQuantity(in)
+		require.NoError(t, err, in)
+		back, err := ParseQuantity(q.String())
+		require.NoError(t, err, "%s → %s", in, q.String())
+		assert.Equal(t, 0, back.Cmp(q))
+	}
+	for _, in := range []string{"100e1000", "10e1000", "1000e998"} {
+		_, err := ParseQuantity(in)
+		assert.ErrorIs(t, err, ErrRange, in)
 	}
 }
