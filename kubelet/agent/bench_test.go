@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -22,17 +21,6 @@ import (
 	"github.com/gantry-sdk/gantry/store"
 	"github.com/gantry-sdk/gantry/store/memory"
 )
-
-func percentiles(b *testing.B, d []time.Duration) {
-	if len(d) == 0 {
-		return
-	}
-	slices.Sort(d)
-	pct := func(p float64) float64 { return float64(d[int(p*float64(len(d)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(0, "ns/op")
-}
 
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -112,7 +100,7 @@ func BenchmarkRealPodStart(b *testing.B) {
 			_, _ = env.Ctr(ctx, ns, "containers", "rm", id)
 			b.StartTimer()
 		}
-		percentiles(b, lat)
+		critest.ReportPercentiles(b, lat)
 	})
 }
 
@@ -277,5 +265,5 @@ func agentPodStart(b *testing.B, h *harness, before func()) {
 		h.eventually(30*time.Second, "pod removed", func() bool { return len(h.containers("app")) == 0 })
 		b.StartTimer()
 	}
-	percentiles(b, lat)
+	critest.ReportPercentiles(b, lat)
 }

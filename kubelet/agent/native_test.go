@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -19,13 +18,7 @@ func newNativeHarness(t testing.TB, node string, edit ...func(*Options)) (*harne
 	ctx := context.Background()
 	rt, err := containerdtest.Dial(ctx, env, containerd.Options{Namespace: "agent-" + node})
 	require.NoError(t, err)
-	opts := Options{
-		CgroupParent: env.CgroupParent, BackoffBase: 200 * time.Millisecond, BackoffMax: 2 * time.Second,
-		RelistInterval: 200 * time.Millisecond, RuntimeVersion: "containerd",
-	}
-	for _, e := range edit {
-		e(&opts)
-	}
+	opts := realOptions(env, edit...)
 	// Registered before the harness's own cleanup, so that it runs after the
 	// agent has stopped (cleanups run last-in first-out): a running agent would
 	// restart what is removed.

@@ -29,13 +29,7 @@ func newRealHarness(t testing.TB, node string, edit ...func(*Options)) *harness 
 	ctx := context.Background()
 	rt, err := env.Dial(ctx)
 	require.NoError(t, err)
-	opts := Options{
-		CgroupParent: env.CgroupParent, BackoffBase: 200 * time.Millisecond, BackoffMax: 2 * time.Second,
-		RelistInterval: 200 * time.Millisecond, RuntimeVersion: "containerd",
-	}
-	for _, e := range edit {
-		e(&opts)
-	}
+	opts := realOptions(env, edit...)
 	// Registered before the harness's own cleanup, so that it runs after the
 	// agent has stopped (cleanups run last-in first-out): a running agent would
 	// restart what is removed.
@@ -45,6 +39,19 @@ func newRealHarness(t testing.TB, node string, edit ...func(*Options)) *harness 
 	})
 	h := newHarnessOn(t, rt, node, opts)
 	return h
+}
+
+// realOptions are the agent options of the real-runtime harnesses: fast
+// back-off and relists, cgroups under the private containerd's parent.
+func realOptions(env *critest.Env, edit ...func(*Options)) Options {
+	opts := Options{
+		CgroupParent: env.CgroupParent, BackoffBase: 200 * time.Millisecond, BackoffMax: 2 * time.Second,
+		RelistInterval: 200 * time.Millisecond, RuntimeVersion: "containerd",
+	}
+	for _, e := range edit {
+		e(&opts)
+	}
+	return opts
 }
 
 func busyboxPod(name string, script ...string) *core.Pod {

@@ -154,14 +154,7 @@ func TestExecHandler(t *testing.T) {
 			{"/exec/default/other/app?command=ls&stdout=1", wschannel.ProtocolV5, 404, "not running"},
 			{"/exec/default/shell/wrong-uid/app?command=ls&stdout=1", wschannel.ProtocolV5, 404, "not running"},
 		} {
-			_, resp, err := dialRaw(t, wsURL(srv, tc.path), tc.protocol)
-			require.Error(t, err, tc.path)
-			require.NotNil(t, resp, tc.path)
-			body := new(bytes.Buffer)
-			_, _ = body.ReadFrom(resp.Body)
-			resp.Body.Close()
-			assert.Equal(t, tc.code, resp.StatusCode, tc.path)
-			assert.Contains(t, body.String(), tc.body, tc.path)
+			assertRefused(t, srv, tc.path, tc.protocol, tc.code, tc.body)
 		}
 		resp, err := http.Get(srv.URL + "/containerLogs/default/shell/nope")
 		require.NoError(t, err)
@@ -261,14 +254,21 @@ func TestPortForwardHandler(t *testing.T) {
 			{"/portForward/default/shell?port=80,x", 400, `"x"`},
 			{"/portForward/default/other?port=80", 404, "no ready sandbox"},
 		} {
-			_, resp, err := dialRaw(t, wsURL(srv, tc.path), wschannel.ProtocolV4)
-			require.Error(t, err, tc.path)
-			require.NotNil(t, resp, tc.path)
-			body := new(bytes.Buffer)
-			_, _ = body.ReadFrom(resp.Body)
-			resp.Body.Close()
-			assert.Equal(t, tc.code, resp.StatusCode, tc.path)
-			assert.Contains(t, body.String(), tc.body, tc.path)
+			assertRefused(t, srv, tc.path, wschannel.ProtocolV4, tc.code, tc.body)
 		}
 	})
+}
+
+// assertRefused dials path with protocol and expects the upgrade refused
+// with code and a body containing msg.
+func assertRefused(t *testing.T, srv *httptest.Server, path, protocol string, code int, msg string) {
+	t.Helper()
+	_, resp, err := dialRaw(t, wsURL(srv, path), protocol)
+	require.Error(t, err, path)
+	require.NotNil(t, resp, path)
+	body := new(bytes.Buffer)
+	_, _ = body.ReadFrom(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, code, resp.StatusCode, path)
+	assert.Contains(t, body.String(), msg, path)
 }
